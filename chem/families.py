@@ -1,0 +1,104 @@
+"""Drug families as structure rules: SMARTS patterns with exclusions.
+
+A family rule is evidence for the ``analog`` verdict ("this belongs to a known
+drug family"), never a legal control; legal generic definitions live in
+:mod:`chem.generic`.
+
+>>> rules = {r.id: r for r in load_families()}
+>>> from rdkit import Chem
+>>> rules["fentanyl"].matches(Chem.MolFromSmiles("CCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1"))
+True
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from rdkit import Chem
+
+from chem.classes import CLASSES
+
+
+class FamilyDataError(ValueError):
+    """A family rule in the data file is malformed."""
+
+
+@dataclass(frozen=True)
+class FamilyRule:
+    id: str
+    name: str
+    drug_class: str
+    high_harm: bool
+    patterns: tuple[Chem.Mol, ...]
+    exclude: tuple[Chem.Mol, ...]
+    examples: tuple[str, ...]
+    counterexamples: tuple[str, ...]
+    citation: str
+
+    def matching_atoms(self, mol: Chem.Mol) -> tuple[int, ...] | None:
+        """Atoms of ``mol`` matched by the first matching pattern, or None."""
+        for excluded in self.exclude:
+            if mol.HasSubstructMatch(excluded):
+                return None
+        for pattern in self.patterns:
+            hit = mol.GetSubstructMatch(pattern)
+            if hit:
+                return tuple(hit)
+        return None
+
+    def matches(self, mol: Chem.Mol) -> bool:
+        return self.matching_atoms(mol) is not None
+
+
+def _smarts(text: str, where: str) -> Chem.Mol:
+    pattern = Chem.MolFromSmarts(text)
+    if pattern is None:
+        raise FamilyDataError(f"{where}: unreadable SMARTS {text!r}")
+    return pattern
+
+
+def parse_families(document: dict, source: str = "families.toml") -> list[FamilyRule]:
+    rules = []
+    seen: set[str] = set()
+    for entry in document.get("family", []):
+        rule_id = entry.get("id", "")
+        where = f"{source}: family {rule_id or '?'}"
+        if not rule_id or rule_id in seen:
+            raise FamilyDataError(f"{where}: missing or duplicate id")
+        seen.add(rule_id)
+        if entry.get("class") not in CLASSES:
+            raise FamilyDataError(f"{where}: class {entry.get('class')!r} is not one of {sorted(CLASSES)}")
+        if not entry.get("patterns"):
+            raise FamilyDataError(f"{where}: no patterns")
+        rules.append(
+            FamilyRule(
+                id=rule_id,
+                name=entry.get("name", rule_id),
+                drug_class=entry["class"],
+                high_harm=bool(entry.get("high_harm", False)),
+                patterns=tuple(_smarts(p, where) for p in entry["patterns"]),
+                exclude=tuple(_smarts(p, where) for p in entry.get("exclude", [])),
+                examples=tuple(entry.get("examples", [])),
+                counterexamples=tuple(entry.get("counterexamples", [])),
+                citation=entry.get("citation", ""),
+            )
+        )
+    return rules
+
+
+def load_families(path: Path | None = None) -> list[FamilyRule]:
+    """Family rules from ``path``, or the bundled ``chem/data/families.toml``."""
+    if path is None:
+        return list(_bundled_families())
+    with open(path, "rb") as handle:
+        return parse_families(tomllib.load(handle), str(path))
+
+
+@cache
+def _bundled_families() -> tuple[FamilyRule, ...]:
+    text = resources.files("chem").joinpath("data/families.toml").read_bytes()
+    return tuple(parse_families(tomllib.loads(text.decode("utf-8"))))

@@ -1,0 +1,403 @@
+"""The reference library: controlled substances, precursors and known substances.
+
+Rows come from the bundled ``chem/data`` files or from a national list (CSV or
+SDF) with the columns of ../shared/INTERFACE.md. Every structure is
+standardized once; a :class:`StandardizationCache` keeps the results on disk
+so that start-up does not repeat the tautomer search.
+
+>>> lib = ReferenceLibrary.from_rows([
+...     {"name": "mephedrone", "smiles": "CNC(C)C(=O)c1ccc(C)cc1", "schedule": "II",
+...      "controlled_since": "2015-03-13"}], source="demo.csv")
+>>> [(s.name, s.status, s.controls[0].schedule) for s in lib.substances]
+[('mephedrone', 'controlled', 'II')]
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import rdkit
+from rdkit import Chem, DataStructs
+from rdkit.Chem import rdFingerprintGenerator
+
+from chem.classes import CLASSES
+from chem.errors import StructureError
+from chem.families import FamilyRule, load_families
+from chem.generic import GenericDefinition, load_definitions
+from chem.read import iter_sdf, read_smiles
+from chem.standardize import Standardized, from_standardized_smiles, standardize
+
+STATUSES = ("controlled", "precursor", "known", "excepted")
+BUNDLED_LISTS = ("un_1961.csv", "un_1971.csv", "un_1988.csv")
+BUNDLED_KNOWN = "known.csv"
+STANDARDIZER_VERSION = "1"
+"""Bump when :func:`chem.standardize.standardize` changes its output: invalidates caches."""
+
+_fingerprinter = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+
+
+def fingerprint(mol: Chem.Mol) -> DataStructs.ExplicitBitVect:
+    """Morgan radius-2, 2048-bit fingerprint: the similarity measure of the library."""
+    return _fingerprinter.GetFingerprint(mol)
+
+
+class LibraryError(ValueError):
+    """A reference list could not be read; the message names the file, row and column."""
+
+
+@dataclass(frozen=True)
+class Control:
+    """One legal control of a substance: which law, which schedule, since when."""
+
+    jurisdiction: str | None  # None: the list's own jurisdiction, whichever is asked for
+    instrument: str
+    schedule: str
+    controlled_since: date | None
+    clauses: frozenset[str] = frozenset()
+    citation: str = ""
+    status: str = "controlled"
+
+    def applies_in(self, jurisdiction: str) -> bool:
+        """UN controls bind every party; a national control only its own jurisdiction."""
+        return self.jurisdiction in (None, "UN", jurisdiction)
+
+    def in_force(self, jurisdiction: str, on: date) -> bool:
+        return self.applies_in(jurisdiction) and (self.controlled_since is None or self.controlled_since <= on)
+
+    def in_force_anywhere(self, on: date) -> bool:
+        return self.controlled_since is None or self.controlled_since <= on
+
+    def to_dict(self, jurisdiction: str, basis: str, substance: Substance | None = None) -> dict:
+        result = {
+            "jurisdiction": self.jurisdiction or jurisdiction,
+            "instrument": self.instrument,
+            "schedule": self.schedule,
+            "controlled_since": self.controlled_since.isoformat() if self.controlled_since else None,
+            "basis": basis,
+        }
+        if substance is not None:
+            result["substance"] = {"id": substance.id, "name": substance.name}
+        if self.citation:
+            result["citation"] = self.citation
+        return result
+
+
+@dataclass
+class Substance:
+    id: str
+    name: str
+    status: str
+    smiles: str = ""
+    synonyms: tuple[str, ...] = ()
+    drug_class: str | None = None
+    formula: str = ""
+    controls: list[Control] = field(default_factory=list)
+    category: str = ""
+    constituents: tuple[str, ...] = ()
+    excepted_from: str | None = None
+    citation: str = ""
+    notes: str = ""
+    source: str = ""
+    standardized: Standardized | None = None
+
+    @property
+    def has_stereo(self) -> bool:
+        return self.standardized is not None and self.standardized.has_stereo
+
+    def controls_in_force(self, jurisdiction: str, on: date) -> list[Control]:
+        return [c for c in self.controls if c.in_force(jurisdiction, on)]
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "name": self.name}
+
+    def clauses(self) -> frozenset[str]:
+        return frozenset().union(*(c.clauses for c in self.controls)) if self.controls else frozenset()
+
+
+# --- reading rows ---------------------------------------------------------------------------
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug or "substance"
+
+
+def _split(value: str | None, separator: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(separator) if part.strip())
+
+
+def _date(value: str | None, where: str) -> date | None:
+    if not value or not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise LibraryError(f"{where}: controlled_since {value!r} is not a date; use YYYY-MM-DD") from None
+
+
+def substance_from_row(row: Mapping[str, str | None], where: str, default_status: str = "controlled") -> Substance:
+    """A :class:`Substance` from one row with the columns of the reference CSV format."""
+    def get(key: str) -> str:
+        return (row.get(key) or "").strip()
+
+    name = get("name")
+    if not name:
+        raise LibraryError(f"{where}: column 'name' is empty")
+    status = get("status").lower() or default_status
+    if status not in STATUSES:
+        raise LibraryError(f"{where}: status {status!r} is not one of controlled, precursor, known")
+    drug_class = get("class").lower() or None
+    if drug_class is not None and drug_class not in CLASSES:
+        raise LibraryError(f"{where}: class {drug_class!r} is not one of {', '.join(sorted(CLASSES))}")
+    controls = []
+    if status in ("controlled", "precursor"):
+        controls.append(
+            Control(
+                jurisdiction=get("jurisdiction").upper() or None,
+                instrument=get("instrument") or get("list") or "national list",
+                schedule=get("schedule"),
+                controlled_since=_date(get("controlled_since"), where),
+                clauses=frozenset(_split(get("clauses"), ";")),
+                citation=get("citation"),
+                status=status,
+            )
+        )
+    return Substance(
+        id=get("id") or _slug(name),
+        name=name,
+        status=status,
+        smiles=get("smiles"),
+        synonyms=_split(get("synonyms"), "|"),
+        drug_class=drug_class,
+        formula=get("formula"),
+        controls=controls,
+        category=get("category"),
+        constituents=_split(get("constituents"), ";"),
+        excepted_from=get("excepted_from") or None,
+        citation=get("citation"),
+        notes=get("notes"),
+    )
+
+
+def read_csv_rows(text: str, source: str) -> Iterator[tuple[str, dict[str, str]]]:
+    reader = csv.DictReader(io.StringIO(text))
+    fields = {f.strip().lower() for f in reader.fieldnames or []}
+    missing = {"name", "smiles"} - fields
+    if missing:
+        raise LibraryError(f"{source}: missing column(s) {', '.join(sorted(missing))}; need name,smiles")
+    for number, row in enumerate(reader, start=2):
+        clean = {(k or "").strip().lower(): (v or "") for k, v in row.items() if k is not None}
+        if not any(v.strip() for v in clean.values()):
+            continue
+        yield f"{source} line {number}", clean
+
+
+def read_sdf_rows(text: str, source: str) -> Iterator[tuple[str, dict[str, str]]]:
+    for record in iter_sdf(text):
+        row = {k.strip().lower(): v for k, v in record.properties.items()}
+        row.setdefault("name", record.title)
+        if record.error is not None:
+            raise LibraryError(f"{source} record {record.index + 1}: {record.error}")
+        row["smiles"] = Chem.MolToSmiles(record.mol)
+        yield f"{source} record {record.index + 1}", row
+
+
+def read_list(path: Path | str, default_status: str = "controlled") -> list[Substance]:
+    """Substances of a list file: CSV (``name,smiles`` + optional columns) or SDF."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise LibraryError(f"{path}: cannot read: {error}") from None
+    rows = read_sdf_rows(text, path.name) if path.suffix.lower() in (".sdf", ".sd", ".mol") else read_csv_rows(
+        text, path.name
+    )
+    substances = [substance_from_row(row, where, default_status) for where, row in rows]
+    for substance in substances:
+        substance.source = str(path)
+    return merge_listings(substances)
+
+
+def merge_listings(substances: Iterable[Substance]) -> list[Substance]:
+    """One substance per id: several listings of it (schedules, instruments) become controls."""
+    merged: dict[str, Substance] = {}
+    for substance in substances:
+        existing = merged.get(substance.id)
+        if existing is None:
+            merged[substance.id] = substance
+            continue
+        if existing.smiles != substance.smiles:
+            raise LibraryError(
+                f"{substance.source or 'list'}: id {substance.id!r} appears with two structures "
+                f"({existing.smiles} and {substance.smiles})"
+            )
+        existing.controls.extend(substance.controls)
+        existing.synonyms = tuple(dict.fromkeys(existing.synonyms + substance.synonyms))
+    return list(merged.values())
+
+
+@cache
+def _bundled_text(name: str) -> str:
+    return resources.files("chem").joinpath(f"data/{name}").read_text(encoding="utf-8")
+
+
+def bundled_substances(include_controlled: bool = True, include_known: bool = True) -> list[Substance]:
+    """Rows of the bundled UN lists and the known non-controlled substances."""
+    names = (BUNDLED_LISTS if include_controlled else ()) + ((BUNDLED_KNOWN,) if include_known else ())
+    substances = []
+    for name in names:
+        try:
+            text = _bundled_text(name)
+        except FileNotFoundError:
+            continue
+        default = "known" if name == BUNDLED_KNOWN else "controlled"
+        for where, row in read_csv_rows(text, name):
+            substance = substance_from_row(row, where, default)
+            substance.source = f"bundled:{name}"
+            substances.append(substance)
+    return merge_listings(substances)
+
+
+# --- standardization cache ------------------------------------------------------------------
+
+class StandardizationCache:
+    """Standardized forms of reference structures, kept on disk between runs.
+
+    Keyed by the input SMILES; the file name carries the RDKit and standardizer
+    versions, so an upgrade of either starts a fresh cache.
+    """
+
+    def __init__(self, directory: Path | None) -> None:
+        self.path = (
+            directory / f"standardized-{rdkit.__version__}-{STANDARDIZER_VERSION}.json" if directory else None
+        )
+        self.entries: dict[str, list] = {}
+        self.dirty = False
+        if self.path and self.path.exists():
+            try:
+                self.entries = json.loads(self.path.read_text())
+            except (OSError, ValueError):
+                self.entries = {}
+
+    def standardized(self, smiles: str) -> Standardized:
+        cached = self.entries.get(smiles)
+        if cached is not None:
+            std_smiles, removed = cached
+            return from_standardized_smiles(std_smiles, tuple(removed))
+        result = standardize(read_smiles(smiles))
+        self.entries[smiles] = [result.smiles, list(result.removed_fragments)]
+        self.dirty = True
+        return result
+
+    def save(self) -> None:
+        if not (self.path and self.dirty):
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
+            with os.fdopen(handle, "w") as out:
+                json.dump(self.entries, out)
+            os.replace(temporary, self.path)
+            self.dirty = False
+        except OSError:
+            pass  # a read-only cache directory only costs start-up time
+
+
+# --- the library ----------------------------------------------------------------------------
+
+@dataclass
+class ReferenceLibrary:
+    """Substances indexed by identity keys and fingerprints, with family rules and definitions."""
+
+    substances: list[Substance]
+    families: list[FamilyRule] = field(default_factory=list)
+    definitions: list[GenericDefinition] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.by_id: dict[str, Substance] = {}
+        self.by_inchikey: dict[str, list[Substance]] = {}
+        self.by_skeleton: dict[str, list[Substance]] = {}
+        self.by_flat_smiles: dict[str, list[Substance]] = {}
+        self.controlled: list[Substance] = []
+        self.controlled_fps: list = []
+        for substance in self.substances:
+            self.by_id.setdefault(substance.id, substance)
+            std = substance.standardized
+            if std is None:
+                continue
+            self.by_inchikey.setdefault(std.inchikey, []).append(substance)
+            self.by_skeleton.setdefault(std.skeleton_key, []).append(substance)
+            if substance.status == "controlled":
+                flat = Chem.MolToSmiles(std.mol, isomericSmiles=False)
+                self.by_flat_smiles.setdefault(flat, []).append(substance)
+                self.controlled.append(substance)
+                self.controlled_fps.append(fingerprint(std.mol))
+
+    @classmethod
+    def build(
+        cls,
+        substances: list[Substance],
+        families: list[FamilyRule] | None = None,
+        definitions: list[GenericDefinition] | None = None,
+        cache_dir: Path | None = None,
+    ) -> ReferenceLibrary:
+        """Standardize every structure (through the cache) and index the library."""
+        store = StandardizationCache(cache_dir)
+        errors = []
+        for substance in substances:
+            if not substance.smiles:
+                continue
+            try:
+                substance.standardized = store.standardized(substance.smiles)
+            except StructureError as error:
+                errors.append(f"{substance.source or 'list'}: {substance.name}: {error}")
+        store.save()
+        return cls(substances, families or [], definitions or [], errors)
+
+    @classmethod
+    def bundled(cls, cache_dir: Path | None = None) -> ReferenceLibrary:
+        """The bundled UN lists, known substances, family rules and generic definitions."""
+        return cls.build(bundled_substances(), load_families(), load_definitions(), cache_dir)
+
+    @classmethod
+    def from_file(cls, path: Path | str, bare: bool = False, cache_dir: Path | None = None) -> ReferenceLibrary:
+        """A national list replacing the bundled controlled substances and definitions.
+
+        The bundled known substances and family rules stay in use unless ``bare``.
+        """
+        substances = read_list(path)
+        if not bare:
+            substances += bundled_substances(include_controlled=False)
+        return cls.build(substances, [] if bare else load_families(), [], cache_dir)
+
+    @classmethod
+    def from_rows(
+        cls, rows: Iterable[Mapping[str, str | None]], source: str = "rows", cache_dir: Path | None = None
+    ) -> ReferenceLibrary:
+        substances = [
+            substance_from_row(row, f"{source} row {i + 1}") for i, row in enumerate(rows)
+        ]
+        for substance in substances:
+            substance.source = source
+        return cls.build(merge_listings(substances), [], [], cache_dir)
+
+    def fingerprint_digest(self) -> str:
+        """A short digest of the library's content, for caches and ETags."""
+        h = hashlib.sha256()
+        for substance in self.substances:
+            h.update(f"{substance.id}|{substance.smiles}|{substance.status}|".encode())
+            for control in substance.controls:
+                h.update(f"{control.jurisdiction}|{control.schedule}|{control.controlled_since}|".encode())
+        return h.hexdigest()[:16]

@@ -1,0 +1,196 @@
+"""Standardize a structure to the parent compound a schedule lists.
+
+One step per function, each ``Mol -> Mol``, composed by :func:`standardize`:
+clean up (metals disconnected, functional groups normalized), strip salts and
+solvents, neutralize, canonicalize the tautomer. Then the identifiers: InChI,
+InChIKey, the stereo-insensitive skeleton key (first InChIKey block), formula
+and monoisotopic mass.
+
+>>> s = standardize(read_structure("CCN(CC)CCn1c(Cc2ccc(OC(C)C)cc2)nc2cc([N+](=O)[O-])ccc21.Cl"))
+>>> s.formula, s.removed_fragments, round(s.exact_mass, 4)
+('C23H30N4O3', ('Cl',), 410.2318)
+>>> standardize(read_structure("C[NH2+]C(C)Cc1ccccc1.[Cl-]")).smiles
+'CNC(C)Cc1ccccc1'
+>>> standardize(read_structure("Oc1ccccn1")).smiles
+'O=c1cccc[nH]1'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from rdkit import Chem, rdBase
+from rdkit.Chem import Descriptors, rdMolDescriptors
+from rdkit.Chem.MolStandardize import rdMolStandardize
+
+from chem.errors import StructureError
+from chem.read import read_structure
+
+MAX_TAUTOMERS = 256
+"""Bound on tautomer enumeration: pathological inputs stop here, not at memory exhaustion."""
+MAX_TAUTOMER_TRANSFORMS = 1000
+
+
+@dataclass(frozen=True)
+class Standardized:
+    """A standardized parent structure and its identifiers."""
+
+    mol: Chem.Mol
+    smiles: str
+    inchi: str
+    inchikey: str
+    formula: str
+    exact_mass: float
+    removed_fragments: tuple[str, ...] = ()
+
+    @property
+    def skeleton_key(self) -> str:
+        """First InChIKey block: the connectivity, blind to stereo, isotopes and charge."""
+        return self.inchikey.split("-")[0]
+
+    @property
+    def has_stereo(self) -> bool:
+        return "/t" in self.inchi or "/b" in self.inchi
+
+    def to_dict(self) -> dict:
+        return {
+            "smiles": self.smiles,
+            "inchi": self.inchi,
+            "inchikey": self.inchikey,
+            "formula": self.formula,
+            "exact_mass": round(self.exact_mass, 4),
+            "removed_fragments": list(self.removed_fragments),
+        }
+
+
+def cleanup(mol: Chem.Mol) -> Chem.Mol:
+    """Disconnect metals, normalize functional groups (nitro, N-oxide, ...), reionize."""
+    return rdMolStandardize.Cleanup(mol)
+
+
+def _fragment_key(fragment: Chem.Mol) -> str:
+    if fragment.GetNumAtoms() == 1:
+        return fragment.GetAtomWithIdx(0).GetSymbol()
+    neutral = _uncharger().uncharge(fragment)
+    return Chem.MolToSmiles(neutral, isomericSmiles=False)
+
+
+@cache
+def salt_fragments() -> dict[str, str]:
+    """Key of each strippable fragment -> its name, from ``data/salts.smi``."""
+    text = resources.files("chem").joinpath("data/salts.smi").read_text(encoding="utf-8")
+    fragments = {}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        smiles, name = line.split("\t", 1)
+        mol = Chem.MolFromSmiles(smiles)
+        if mol is None:
+            raise ValueError(f"salts.smi: unreadable SMILES {smiles!r}")
+        fragments[_fragment_key(mol)] = name.strip()
+    return fragments
+
+
+def strip_salts(mol: Chem.Mol) -> tuple[Chem.Mol, tuple[str, ...]]:
+    """Remove counter-ions and solvents; return the parent and what was removed.
+
+    Identical copies of the parent (a 2:1 salt) collapse into one. When several
+    different non-salt fragments remain (a mixture written as one SMILES), the
+    largest is the parent and the others are reported as removed.
+    """
+    fragments = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=False)
+    if len(fragments) == 1:
+        return mol, ()
+    salts = salt_fragments()
+    kept: dict[str, Chem.Mol] = {}
+    removed: list[str] = []
+    for fragment in fragments:
+        key = _fragment_key(fragment)
+        if key in salts:
+            removed.append(key)
+        else:
+            kept.setdefault(Chem.MolToSmiles(fragment), fragment)
+    if not kept:  # everything is a "salt": the submission is the salt itself
+        largest = max(fragments, key=lambda f: (f.GetNumHeavyAtoms(), f.GetNumAtoms()))
+        return largest, tuple(sorted({_fragment_key(f) for f in fragments if f is not largest}))
+    parent = max(kept.values(), key=lambda f: (f.GetNumHeavyAtoms(), Chem.MolToSmiles(f)))
+    others = [_fragment_key(f) for f in kept.values() if f is not parent]
+    return parent, tuple(sorted(set(removed))) + tuple(sorted(others))
+
+
+@cache
+def _uncharger() -> rdMolStandardize.Uncharger:
+    return rdMolStandardize.Uncharger(canonicalOrder=True)
+
+
+def neutralize(mol: Chem.Mol) -> Chem.Mol:
+    """Neutralize acids and bases by adding or removing protons (quaternary N stays charged)."""
+    return _uncharger().uncharge(mol)
+
+
+@cache
+def _tautomer_enumerator() -> rdMolStandardize.TautomerEnumerator:
+    params = rdMolStandardize.CleanupParameters()
+    params.maxTautomers = MAX_TAUTOMERS
+    params.maxTransforms = MAX_TAUTOMER_TRANSFORMS
+    # Keep the stereocentres a schedule may designate (the alpha carbon of a
+    # cathinone is enolisable, but the listed substance is the keto form).
+    params.tautomerRemoveSp3Stereo = False
+    params.tautomerRemoveBondStereo = False
+    params.tautomerReassignStereo = True
+    return rdMolStandardize.TautomerEnumerator(params)
+
+
+def canonical_tautomer(mol: Chem.Mol) -> Chem.Mol:
+    """RDKit's canonical tautomer, bounded in the number of tautomers enumerated."""
+    return _tautomer_enumerator().Canonicalize(mol)
+
+
+def identifiers(mol: Chem.Mol, removed: tuple[str, ...] = ()) -> Standardized:
+    with rdBase.BlockLogs():  # "undefined stereo" warnings are expected, not news
+        inchi = Chem.MolToInchi(mol, logLevel=None)
+    if not inchi:
+        raise StructureError("no InChI can be computed for this structure", code="unreadable")
+    smiles = Chem.MolToSmiles(mol)
+    # Number atoms as they appear in the SMILES, so that atom indices in match
+    # evidence ("shared_atoms") can be read off the standardized SMILES.
+    order = [int(i) for i in mol.GetProp("_smilesAtomOutputOrder").strip("[], ").split(",") if i.strip()]
+    if order != list(range(mol.GetNumAtoms())):
+        mol = Chem.RenumberAtoms(mol, order)
+    return Standardized(
+        mol=mol,
+        smiles=smiles,
+        inchi=inchi,
+        inchikey=Chem.InchiToInchiKey(inchi),
+        formula=rdMolDescriptors.CalcMolFormula(mol),
+        exact_mass=Descriptors.ExactMolWt(mol),
+        removed_fragments=removed,
+    )
+
+
+def standardize(mol: Chem.Mol) -> Standardized:
+    """The parent compound of ``mol`` and its identifiers."""
+    mol = cleanup(mol)
+    mol, removed = strip_salts(mol)
+    mol = neutralize(mol)
+    mol = canonical_tautomer(mol)
+    Chem.AssignStereochemistry(mol, cleanIt=True, force=True)
+    return identifiers(mol, removed)
+
+
+def standardize_text(text: str, fmt: str | None = None) -> Standardized:
+    """Read and standardize one structure given as SMILES, InChI or Molfile text."""
+    return standardize(read_structure(text, fmt))
+
+
+def from_standardized_smiles(smiles: str, removed: tuple[str, ...] = ()) -> Standardized:
+    """Rebuild a :class:`Standardized` from the SMILES :func:`standardize` produced.
+
+    Used to load a cached library without repeating the tautomer search.
+    """
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None:
+        raise StructureError(f"cached standardized SMILES unreadable: {smiles}")
+    return identifiers(mol, removed)
