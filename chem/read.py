@@ -59,7 +59,7 @@ def _check_bounds(text: str, limit: int, what: str) -> str:
         raise StructureError(
             f"{what}: {len(text)} characters, more than the {limit} accepted", code="too_large"
         )
-    return text.strip()
+    return text
 
 
 def _check_atoms(mol: Chem.Mol) -> None:
@@ -130,7 +130,7 @@ _KNOWN_SYMBOLS = frozenset(_PERIODIC_TABLE.GetElementSymbol(z) for z in range(1,
 
 
 def read_smiles(text: str) -> Chem.Mol:
-    text = _check_bounds(text, MAX_TEXT_CHARS, "SMILES")
+    text = _check_bounds(text, MAX_TEXT_CHARS, "SMILES").strip()
     if any(ch.isspace() for ch in text):
         text = text.split()[0]  # "SMILES name" lines: the name is not part of the structure
     mol, log = _captured(Chem.MolFromSmiles, text, sanitize=False)
@@ -141,7 +141,7 @@ def read_smiles(text: str) -> Chem.Mol:
 
 
 def read_inchi(text: str) -> Chem.Mol:
-    text = _check_bounds(text, MAX_TEXT_CHARS, "InChI")
+    text = _check_bounds(text, MAX_TEXT_CHARS, "InChI").strip()
     if not text.startswith("InChI="):
         raise StructureError("InChI: must start with 'InChI='", code="syntax")
     mol, log = _captured(Chem.MolFromInchi, text, sanitize=True, removeHs=True, treatWarningAsError=False)
@@ -153,7 +153,7 @@ def read_inchi(text: str) -> Chem.Mol:
 
 
 def read_molblock(text: str) -> Chem.Mol:
-    text = _check_bounds(text, MAX_MOLBLOCK_CHARS, "Molfile")
+    text = _check_bounds(text, MAX_MOLBLOCK_CHARS, "Molfile")  # not stripped: the title line may be blank
     if "M  END" not in text:
         raise StructureError("Molfile: no 'M  END' line; give a V2000 or V3000 Molfile", code="syntax")
     mol, log = _captured(Chem.MolFromMolBlock, text, sanitize=False, removeHs=False, strictParsing=True)
