@@ -111,6 +111,7 @@ class Substituent:
 
 # --- the group vocabulary -------------------------------------------------------------------
 
+
 def _hydrocarbon(s: Substituent) -> bool:
     return s.elements <= {6}
 
@@ -231,15 +232,14 @@ def ester(s: Substituent) -> bool:
     """-C(=O)O-alkyl or -O-C(=O)-alkyl (acyloxy)."""
     if not _singly_attached(s) or s.in_ring() or not s.elements <= {6, 8}:
         return False
-    carbonyl = [
-        b for b in s.internal_bonds() if b.GetBondType() == Chem.BondType.DOUBLE
-    ]
+    carbonyl = [b for b in s.internal_bonds() if b.GetBondType() == Chem.BondType.DOUBLE]
     if len(carbonyl) != 1:
         return False
     others = [b for b in s.internal_bonds() if b is not carbonyl[0]]
-    return all(b.GetBondType() == Chem.BondType.SINGLE for b in others) and sum(
-        1 for i in s.atoms if s.atom(i).GetAtomicNum() == 8
-    ) == 2
+    return (
+        all(b.GetBondType() == Chem.BondType.SINGLE for b in others)
+        and sum(1 for i in s.atoms if s.atom(i).GetAtomicNum() == 8) == 2
+    )
 
 
 def acyl(s: Substituent) -> bool:
@@ -305,6 +305,7 @@ def _all_parts(s: Substituent, predicate: Callable[[Substituent], bool]) -> bool
 
 
 # bridges: substituents bonded to the core at two or more points
+
 
 def alkylenedioxy(s: Substituent) -> bool:
     """-O-(CH2)n-O- across two core atoms (methylenedioxy, ethylenedioxy)."""
@@ -464,9 +465,7 @@ def parse_definition(entry: dict, source: str = "generic definition") -> Generic
         if unknown:
             raise GenericDataError(f"{where}: unknown groups {sorted(unknown)}")
         bridges.append(Bridge(tuple(sorted(int(s) for s in bridge["sites"])), frozenset(bridge["groups"])))
-    site_of_query_atom = {
-        atom.GetIdx(): atom.GetAtomMapNum() for atom in core.GetAtoms() if atom.GetAtomMapNum()
-    }
+    site_of_query_atom = {atom.GetIdx(): atom.GetAtomMapNum() for atom in core.GetAtoms() if atom.GetAtomMapNum()}
     labelled = set(site_of_query_atom.values())
     for number in list(sites) + [s for b in bridges for s in b.sites]:
         if number not in labelled:

@@ -128,6 +128,7 @@ class Substance:
 
 # --- reading rows ---------------------------------------------------------------------------
 
+
 def _slug(text: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return slug or "substance"
@@ -148,6 +149,7 @@ def _date(value: str | None, where: str) -> date | None:
 
 def substance_from_row(row: Mapping[str, str | None], where: str, default_status: str = "controlled") -> Substance:
     """A :class:`Substance` from one row with the columns of the reference CSV format."""
+
     def get(key: str) -> str:
         return (row.get(key) or "").strip()
 
@@ -220,8 +222,10 @@ def read_list(path: Path | str, default_status: str = "controlled") -> list[Subs
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise LibraryError(f"{path}: cannot read: {error}") from None
-    rows = read_sdf_rows(text, path.name) if path.suffix.lower() in (".sdf", ".sd", ".mol") else read_csv_rows(
-        text, path.name
+    rows = (
+        read_sdf_rows(text, path.name)
+        if path.suffix.lower() in (".sdf", ".sd", ".mol")
+        else read_csv_rows(text, path.name)
     )
     substances = [substance_from_row(row, where, default_status) for where, row in rows]
     for substance in substances:
@@ -271,6 +275,7 @@ def bundled_substances(include_controlled: bool = True, include_known: bool = Tr
 
 # --- standardization cache ------------------------------------------------------------------
 
+
 class StandardizationCache:
     """Standardized forms of reference structures, kept on disk between runs.
 
@@ -315,6 +320,7 @@ class StandardizationCache:
 
 
 # --- the library ----------------------------------------------------------------------------
+
 
 @dataclass
 class ReferenceLibrary:
@@ -386,9 +392,7 @@ class ReferenceLibrary:
     def from_rows(
         cls, rows: Iterable[Mapping[str, str | None]], source: str = "rows", cache_dir: Path | None = None
     ) -> ReferenceLibrary:
-        substances = [
-            substance_from_row(row, f"{source} row {i + 1}") for i, row in enumerate(rows)
-        ]
+        substances = [substance_from_row(row, f"{source} row {i + 1}") for i, row in enumerate(rows)]
         for substance in substances:
             substance.source = source
         return cls.build(merge_listings(substances), [], [], cache_dir)

@@ -113,6 +113,7 @@ def error_result(name: str | None, text: str | None, error: StructureError) -> d
 
 # --- identity -------------------------------------------------------------------------------
 
+
 def _names(substance: Substance) -> set[str]:
     return {substance.name.casefold(), *(s.casefold() for s in substance.synonyms)}
 
@@ -123,7 +124,9 @@ class _Identity:
     basis: str  # listed | isomer
 
 
-def _identities(std: Standardized, library: ReferenceLibrary, name: str | None, warnings: list[str]) -> list[_Identity]:
+def _identities(
+    std: Standardized, library: ReferenceLibrary, name: str | None, warnings: list[str]
+) -> list[_Identity]:
     key = std.inchikey
     related = library.by_skeleton.get(std.skeleton_key, [])
     if not related:
@@ -134,9 +137,7 @@ def _identities(std: Standardized, library: ReferenceLibrary, name: str | None, 
         named = [s for s in related if s.has_stereo and name.casefold() in _names(s)]
         if named and named[0].standardized is not None:
             key = named[0].standardized.inchikey
-            warnings.append(
-                f"structure has no stereochemistry; read as {named[0].name} from the name given"
-            )
+            warnings.append(f"structure has no stereochemistry; read as {named[0].name} from the name given")
     exact = [s for s in related if s.standardized is not None and s.standardized.inchikey == key]
     excepted_from = {s.excepted_from for s in exact if s.status == "excepted"}
     found = [_Identity(s, "listed") for s in exact if s.status != "excepted"]
@@ -157,9 +158,7 @@ def _identities(std: Standardized, library: ReferenceLibrary, name: str | None, 
         if covered:
             found.append(_Identity(substance, "isomer"))
             if not query_has_stereo and substance.has_stereo:
-                warnings.append(
-                    f"structure has no stereochemistry; {substance.name} is a specific isomer"
-                )
+                warnings.append(f"structure has no stereochemistry; {substance.name} is a specific isomer")
     return found
 
 
@@ -199,14 +198,13 @@ def _ester_ether_parents(std: Standardized, library: ReferenceLibrary, jurisdict
         clause = kind + "s"
         for flat in _cleaved(std.mol, pattern):
             for substance in library.by_flat_smiles.get(flat, []):
-                controls = [
-                    c for c in substance.controls_in_force(jurisdiction, as_of) if clause in c.clauses
-                ]
+                controls = [c for c in substance.controls_in_force(jurisdiction, as_of) if clause in c.clauses]
                 if controls:
                     yield kind, substance, controls
 
 
 # --- similarity -----------------------------------------------------------------------------
+
 
 class _Deadline(rdFMCS.MCSProgress):
     def __init__(self, seconds: float) -> None:
@@ -247,8 +245,7 @@ def _neighbours(
         (
             (score, substance)
             for score, substance in zip(scores, library.controlled, strict=True)
-            if score >= policy.reported_similarity
-            and any(c.in_force_anywhere(as_of) for c in substance.controls)
+            if score >= policy.reported_similarity and any(c.in_force_anywhere(as_of) for c in substance.controls)
         ),
         key=lambda pair: (-pair[0], pair[1].name),
     )
@@ -264,6 +261,7 @@ def _neighbours(
 
 
 # --- the decision ---------------------------------------------------------------------------
+
 
 def _control_dicts(substance: Substance, controls, jurisdiction: str, basis: str) -> list[dict]:
     return [c.to_dict(jurisdiction, basis, substance) for c in controls]
@@ -325,8 +323,13 @@ def match(
             controlled_here = True
             controls += _control_dicts(substance, in_force, jurisdiction, kind)
             matches.append(
-                {"kind": "identity", "substance": substance.to_dict(), "score": 1.0,
-                 "status": substance.status, "basis": kind}
+                {
+                    "kind": "identity",
+                    "substance": substance.to_dict(),
+                    "score": 1.0,
+                    "status": substance.status,
+                    "basis": kind,
+                }
             )
             drug_class = drug_class or substance.drug_class
 
@@ -450,8 +453,14 @@ def match(
 def _unique(controls: list[dict]) -> list[dict]:
     seen, unique = set(), []
     for control in controls:
-        key = (control["jurisdiction"], control["instrument"], control["schedule"], control.get("basis"),
-               (control.get("substance") or {}).get("id"), control.get("definition"))
+        key = (
+            control["jurisdiction"],
+            control["instrument"],
+            control["schedule"],
+            control.get("basis"),
+            (control.get("substance") or {}).get("id"),
+            control.get("definition"),
+        )
         if key not in seen:
             seen.add(key)
             unique.append(control)
@@ -473,4 +482,6 @@ def match_text(
         std = standardize_text(text, fmt)
     except StructureError as error:
         return error_result(name, text, error)
-    return match(std, library, as_of=as_of, jurisdiction=jurisdiction, name=name, text=text, policy=policy).to_dict()
+    return match(
+        std, library, as_of=as_of, jurisdiction=jurisdiction, name=name, text=text, policy=policy
+    ).to_dict()

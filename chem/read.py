@@ -56,18 +56,14 @@ def _check_bounds(text: str, limit: int, what: str) -> str:
     if text is None or not text.strip():
         raise StructureError(f"{what}: empty input; give a structure", code="empty")
     if len(text) > limit:
-        raise StructureError(
-            f"{what}: {len(text)} characters, more than the {limit} accepted", code="too_large"
-        )
+        raise StructureError(f"{what}: {len(text)} characters, more than the {limit} accepted", code="too_large")
     return text
 
 
 def _check_atoms(mol: Chem.Mol) -> None:
     heavy = mol.GetNumHeavyAtoms()
     if heavy > MAX_HEAVY_ATOMS:
-        raise StructureError(
-            f"{heavy} heavy atoms, more than the {MAX_HEAVY_ATOMS} accepted", code="too_large"
-        )
+        raise StructureError(f"{heavy} heavy atoms, more than the {MAX_HEAVY_ATOMS} accepted", code="too_large")
     if heavy == 0:
         raise StructureError("the structure has no heavy atoms", code="empty")
 
@@ -227,9 +223,7 @@ def _sdf_record(index: int, lines: list[str]) -> SDFRecord:
     end = next((i for i, line in enumerate(lines) if line.startswith("M  END")), None)
     title = lines[0].strip() if lines else ""
     if end is None:
-        return SDFRecord(
-            index, title, error=StructureError("SDF record without an 'M  END' line", code="syntax")
-        )
+        return SDFRecord(index, title, error=StructureError("SDF record without an 'M  END' line", code="syntax"))
     molblock = "\n".join(lines[: end + 1]) + "\n"
     properties: dict[str, str] = {}
     key: str | None = None

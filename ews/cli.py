@@ -32,6 +32,7 @@ def _jurisdiction(value: str) -> str:
 
 # --- ews match --------------------------------------------------------------------------------
 
+
 def _load_library(args):
     from chem.library import LibraryError, ReferenceLibrary
     from ews.config import get_settings
@@ -76,8 +77,13 @@ def _table(results: Iterable[dict], out) -> None:
             for m in result["matches"][:3]
         )
         rows.append(
-            (result.get("name") or result["standardized"]["smiles"], result["verdict"], result["class"] or "",
-             controls, evidence)
+            (
+                result.get("name") or result["standardized"]["smiles"],
+                result["verdict"],
+                result["class"] or "",
+                controls,
+                evidence,
+            )
         )
     widths = [min(max(len(str(row[i])) for row in rows), 48) for i in range(len(rows[0]))]
     for row in rows:
@@ -94,10 +100,19 @@ def cmd_match(args) -> int:
     results = []
     for query in queries:
         if query.error is not None:
-            result = {"name": query.name, "input": query.text, "error": query.error, "error_code": query.error_code}
+            result = {
+                "name": query.name,
+                "input": query.text,
+                "error": query.error,
+                "error_code": query.error_code,
+            }
         else:
             result = match_text(
-                query.text or "", library, name=query.name, fmt=query.fmt, as_of=args.as_of,
+                query.text or "",
+                library,
+                name=query.name,
+                fmt=query.fmt,
+                as_of=args.as_of,
                 jurisdiction=args.jurisdiction,
             )
         unreadable += "error" in result
@@ -113,18 +128,35 @@ def cmd_match(args) -> int:
 
 # --- parser -----------------------------------------------------------------------------------
 
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ews", description="Early-warning system for new psychoactive substances")
+    parser = argparse.ArgumentParser(
+        prog="ews", description="Early-warning system for new psychoactive substances"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     match = commands.add_parser("match", help="identify structures against the reference library")
     match.add_argument("--smiles", action="append", metavar="S", help="a structure (repeatable)")
     match.add_argument("--file", metavar="PATH", help="CSV with name,smiles columns, an SDF, or a .smi file")
-    match.add_argument("--library", metavar="PATH", help="a list (CSV or SDF) replacing the bundled controlled substances")
-    match.add_argument("--bare", action="store_true", help="with --library: drop the bundled known substances and families")
-    match.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD", help="the date of the legal question (default today)")
-    match.add_argument("--jurisdiction", type=_jurisdiction, default="UN", metavar="CODE", help="UN (default) or ISO 3166 alpha-2")
-    match.add_argument("--format", choices=("json", "table"), default=None, help="json: one object per line (default when piped)")
+    match.add_argument(
+        "--library", metavar="PATH", help="a list (CSV or SDF) replacing the bundled controlled substances"
+    )
+    match.add_argument(
+        "--bare", action="store_true", help="with --library: drop the bundled known substances and families"
+    )
+    match.add_argument(
+        "--as-of",
+        type=_date,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the date of the legal question (default today)",
+    )
+    match.add_argument(
+        "--jurisdiction", type=_jurisdiction, default="UN", metavar="CODE", help="UN (default) or ISO 3166 alpha-2"
+    )
+    match.add_argument(
+        "--format", choices=("json", "table"), default=None, help="json: one object per line (default when piped)"
+    )
     match.set_defaults(handler=cmd_match)
 
     for register in _EXTRA_COMMANDS:

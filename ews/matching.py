@@ -65,7 +65,9 @@ def queries_from_sdf(text: str, source: str) -> Iterator[Query]:
     for record in iter_sdf(text):
         name = record.properties.get("name") or record.title or f"{source}:{record.index + 1}"
         if record.error is not None:
-            yield Query(name=name, text=record.molblock or None, error=str(record.error), error_code=record.error.code)
+            yield Query(
+                name=name, text=record.molblock or None, error=str(record.error), error_code=record.error.code
+            )
         else:
             yield Query(name=name, text=Chem.MolToSmiles(record.mol), fmt="smiles")
 

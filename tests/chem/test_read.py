@@ -75,7 +75,8 @@ def test_sdf_records_are_read_one_by_one_and_a_bad_record_spares_the_rest():
     text = (
         "methamphetamine\n" + good.split("\n", 1)[1] + "> <name>\nmethamphetamine\n\n$$$$\n"
         "broken\n  no atoms here\n\n$$$$\n"
-        + Chem.MolToMolBlock(Chem.MolFromSmiles("CC(=O)Nc1ccc(O)cc1")) + "> <name>\nparacetamol\n\n$$$$\n"
+        + Chem.MolToMolBlock(Chem.MolFromSmiles("CC(=O)Nc1ccc(O)cc1"))
+        + "> <name>\nparacetamol\n\n$$$$\n"
     )
     records = list(iter_sdf(text))
     assert [r.index for r in records] == [0, 1, 2]

@@ -9,8 +9,11 @@ from chem.standardize import salt_fragments, standardize_text
 @pytest.mark.parametrize(
     ("salt_form", "parent", "removed"),
     [
-        ("CCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1.OC(=O)CC(O)(CC(=O)O)C(=O)O",
-         "CCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1", ("OC(=O)CC(O)(CC(=O)O)C(=O)O",)),
+        (
+            "CCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1.OC(=O)CC(O)(CC(=O)O)C(=O)O",
+            "CCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1",
+            ("OC(=O)CC(O)(CC(=O)O)C(=O)O",),
+        ),
         ("C[NH2+]C(C)Cc1ccccc1.[Cl-]", "CNC(C)Cc1ccccc1", ("Cl",)),
         ("CNC(C)Cc1ccccc1.Br", "CNC(C)Cc1ccccc1", ("Br",)),
         ("CC(N)Cc1ccccc1.CC(N)Cc1ccccc1.OS(=O)(=O)O", "CC(N)Cc1ccccc1", ("O=S(=O)(O)O",)),
@@ -28,8 +31,10 @@ def test_salts_and_solvents_are_stripped_and_reported(salt_form, parent, removed
 
 def test_salt_forms_share_the_parent_inchikey():
     base = standardize_text("CCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1")
-    for form in ("CCC(=O)N(c1ccccc1)C1CC[NH+](CCc2ccccc2)CC1.[Cl-]",
-                 "CCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1.OC(=O)CC(O)(CC(=O)O)C(=O)O"):
+    for form in (
+        "CCC(=O)N(c1ccccc1)C1CC[NH+](CCc2ccccc2)CC1.[Cl-]",
+        "CCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1.OC(=O)CC(O)(CC(=O)O)C(=O)O",
+    ):
         assert standardize_text(form).inchikey == base.inchikey
 
 

@@ -1,0 +1,164 @@
+"""Tables. Every change here comes with an Alembic revision in migrations/versions."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from ews.db import JSONType, UTCDateTime, utcnow
+
+
+def new_id() -> str:
+    """A 26-character, time-ordered, random identifier (48-bit milliseconds + 80 random bits)."""
+    alphabet = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lowercase
+    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    return "".join(alphabet[(value >> shift) & 31] for shift in range(125, -5, -5))
+
+
+def _ts(**kwargs: Any) -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, **kwargs))
+
+
+def _json(default_factory=list) -> Any:
+    return Field(default_factory=default_factory, sa_column=Column(JSONType, nullable=False))
+
+
+ORG_KINDS = ("lab", "authority", "regional", "admin")
+ROLES = ("lab", "authority", "regional", "admin")
+
+
+class Organisation(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=16)
+    country: str | None = Field(default=None, max_length=2)
+    created_at: datetime = _ts()
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_key"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    organisation_id: str = Field(foreign_key="organisation.id", index=True, max_length=32)
+    key_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16)
+    roles: list[str] = _json()
+    label: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _ts()
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class NodeState(SQLModel, table=True):
+    """Small facts about this node, one row each (the bootstrap admin, the library version)."""
+
+    __tablename__ = "node_state"
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(default="", max_length=400)
+    updated_at: datetime = _ts()
+
+
+class SubstanceRecord(SQLModel, table=True):
+    """A reference substance: bundled UN lists, known substances, national lists."""
+
+    __tablename__ = "substance"
+    id: str = Field(primary_key=True, max_length=120)
+    name: str = Field(max_length=300, index=True)
+    synonyms: list[str] = _json()
+    smiles: str = Field(default="", max_length=2000)
+    std_smiles: str = Field(default="", max_length=2000)
+    inchikey: str | None = Field(default=None, max_length=27, index=True)
+    skeleton_key: str | None = Field(default=None, max_length=14, index=True)
+    formula: str = Field(default="", max_length=100)
+    status: str = Field(max_length=16, index=True)
+    drug_class: str | None = Field(default=None, max_length=32)
+    category: str = Field(default="", max_length=32)
+    constituents: list[str] = _json()
+    excepted_from: str | None = Field(default=None, max_length=120)
+    citation: str = Field(default="", max_length=2000)
+    notes: str = Field(default="", max_length=4000)
+    source: str = Field(default="", max_length=300)
+    updated_at: datetime = _ts()
+
+
+class SubstanceControl(SQLModel, table=True):
+    __tablename__ = "substance_control"
+    id: int | None = Field(default=None, primary_key=True)
+    substance_id: str = Field(foreign_key="substance.id", index=True, max_length=120)
+    jurisdiction: str | None = Field(default=None, max_length=8)
+    instrument: str = Field(default="", max_length=300)
+    schedule: str = Field(default="", max_length=40)
+    controlled_since: date | None = None
+    clauses: list[str] = _json()
+    status: str = Field(default="controlled", max_length=16)
+    citation: str = Field(default="", max_length=2000)
+    source: str = Field(default="", max_length=300)
+
+
+class Detection(SQLModel, table=True):
+    """What a lab found in one sample."""
+
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "idempotency_key", name="uq_detection_idempotency"),
+        UniqueConstraint("organisation_id", "external_ref", name="uq_detection_external_ref"),
+        Index("ix_detection_created", "created_at", "id"),
+    )
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    organisation_id: str = Field(foreign_key="organisation.id", index=True, max_length=32)
+    external_ref: str | None = Field(default=None, max_length=200)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    request_hash: str = Field(default="", max_length=64)
+    form: str | None = Field(default=None, max_length=40)
+    sold_as: str | None = Field(default=None, max_length=200)
+    seized_on: date | None = Field(default=None, index=True)
+    analyzed_on: date | None = None
+    country: str = Field(max_length=2, index=True)
+    region: str | None = Field(default=None, max_length=200)
+    quantity_value: float | None = None
+    quantity_unit: str | None = Field(default=None, max_length=16)
+    purity_percent: float | None = None
+    techniques: list[str] = _json()
+    confidence: str = Field(default="confirmed", max_length=16)
+    case_ref: str | None = Field(default=None, max_length=200)
+    notes: str | None = Field(default=None, max_length=10_000)
+    origin_node: str | None = Field(default=None, max_length=200)
+    origin_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _ts()
+
+
+class DetectionComponent(SQLModel, table=True):
+    __tablename__ = "detection_component"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    detection_id: str = Field(foreign_key="detection.id", index=True, max_length=32)
+    position: int = 0
+    name: str | None = Field(default=None, max_length=300)
+    input_format: str = Field(default="smiles", max_length=16)
+    input_text: str = Field(default="", max_length=200_000)
+    std_smiles: str = Field(default="", max_length=2000)
+    inchikey: str = Field(max_length=27, index=True)
+    skeleton_key: str = Field(max_length=14, index=True)
+    formula: str = Field(default="", max_length=100)
+    verdict: str = Field(max_length=16, index=True)
+    drug_class: str | None = Field(default=None, max_length=32, index=True)
+    substance_id: str | None = Field(default=None, max_length=120, index=True)
+    substance_name: str | None = Field(default=None, max_length=300)
+    purity_percent: float | None = None
+    high_harm: bool = False
+    match: dict = _json(dict)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what: every write through the API or the command line."""
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts()
+    organisation_id: str | None = Field(default=None, max_length=32, index=True)
+    api_key_id: str | None = Field(default=None, max_length=32)
+    action: str = Field(max_length=64)
+    object_type: str = Field(max_length=32)
+    object_id: str | None = Field(default=None, max_length=64)
+    detail: dict = _json(dict)
