@@ -345,7 +345,7 @@ class ReferenceLibrary:
                 continue
             self.by_inchikey.setdefault(std.inchikey, []).append(substance)
             self.by_skeleton.setdefault(std.skeleton_key, []).append(substance)
-            if substance.status == "controlled":
+            if any(c.status == "controlled" for c in substance.controls):
                 flat = Chem.MolToSmiles(std.mol, isomericSmiles=False)
                 self.by_flat_smiles.setdefault(flat, []).append(substance)
                 self.controlled.append(substance)

@@ -306,15 +306,17 @@ def match(
         }
         matches.append(entry)
         in_force = substance.controls_in_force(jurisdiction, as_of)
-        if substance.status == "controlled" and in_force:
+        controlling = [c for c in in_force if c.status == "controlled"]
+        precursor_listings = [c for c in in_force if c.status == "precursor"]
+        if controlling:
             controlled_here = True
-            controls += _control_dicts(substance, in_force, jurisdiction, identity.basis)
-        elif substance.status == "precursor" and in_force:
+            controls += _control_dicts(substance, controlling, jurisdiction, identity.basis)
+        elif precursor_listings:
             precursor_here = True
-            controls += _control_dicts(substance, in_force, jurisdiction, "listed")
+            controls += _control_dicts(substance, precursor_listings, jurisdiction, "listed")
         elif substance.status == "known":
             known_here = True
-        elif substance.status in ("controlled", "precursor"):
+        elif substance.controls:
             elsewhere.append(substance)
         drug_class = drug_class or substance.drug_class
 

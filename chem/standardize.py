@@ -172,12 +172,22 @@ def identifiers(mol: Chem.Mol, removed: tuple[str, ...] = ()) -> Standardized:
 
 def standardize(mol: Chem.Mol) -> Standardized:
     """The parent compound of ``mol`` and its identifiers."""
-    mol = cleanup(mol)
-    mol, removed = strip_salts(mol)
-    mol = neutralize(mol)
-    mol = canonical_tautomer(mol)
-    Chem.AssignStereochemistry(mol, cleanIt=True, force=True)
-    return identifiers(mol, removed)
+    try:
+        with rdBase.BlockLogs():  # the tautomer search logs the dead ends it explores
+            parent, removed = strip_salts(cleanup(mol))
+            parent = canonical_tautomer(neutralize(parent))
+            Chem.AssignStereochemistry(parent, cleanIt=True, force=True)
+            return identifiers(parent, removed)
+    except (Chem.MolSanitizeException, RuntimeError):
+        pass
+    # Mesoionic rings (sydnone imines) can come out of the normalizations in a form
+    # RDKit then cannot kekulize: keep them as drawn, with only the salts removed.
+    try:
+        with rdBase.BlockLogs():
+            parent, removed = strip_salts(Chem.Mol(mol))
+            return identifiers(parent, removed)
+    except (Chem.MolSanitizeException, RuntimeError) as error:
+        raise StructureError(f"the structure cannot be standardized: {error}", code="unreadable") from None
 
 
 def standardize_text(text: str, fmt: str | None = None) -> Standardized:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -126,7 +126,111 @@ def cmd_match(args) -> int:
     return EXIT_UNREADABLE if unreadable else EXIT_OK
 
 
+# --- ews db / library / admin / serve ------------------------------------------------------
+
+
+def _settings():
+    from ews.config import get_settings
+
+    return get_settings()
+
+
+def _engine():
+    from ews.db import engine_for
+
+    return engine_for(_settings().database_url)
+
+
+def cmd_db_upgrade(args) -> int:
+    from ews.migrate import upgrade
+
+    upgrade(_settings().database_url)
+    print("database is at the latest revision", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_library_load(args) -> int:
+    from ews.services.library import load_bundled
+
+    report = load_bundled(_engine(), _settings().cache_dir)
+    print(
+        f"loaded {report.substances} substances and {report.controls} controls (library version {report.version})",
+        file=sys.stderr,
+    )
+    for line in report.skipped:
+        print(f"skipped: {line}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_library_import(args) -> int:
+    from chem.library import LibraryError
+    from ews.services.library import import_list
+
+    try:
+        report = import_list(_engine(), Path(args.path), args.jurisdiction, _settings().cache_dir)
+    except LibraryError as error:
+        raise UsageError(str(error)) from None
+    where = args.jurisdiction or "the jurisdictions named in the file"
+    print(
+        f"imported {report.substances} substances ({report.controls} controls for {where}); "
+        f"library version {report.version}",
+        file=sys.stderr,
+    )
+    for line in report.skipped:
+        print(f"skipped: {line}", file=sys.stderr)
+    return EXIT_UNREADABLE if report.skipped else EXIT_OK
+
+
+def cmd_admin_create_org(args) -> int:
+    from ews.db import session_scope
+    from ews.services.admin import create_organisation
+
+    with session_scope(_engine()) as session:
+        organisation = create_organisation(session, args.name, args.kind, args.country)
+    print(
+        f"organisation {organisation.name!r} ({organisation.kind}, {organisation.country or '-'})", file=sys.stderr
+    )
+    print(organisation.id)
+    return EXIT_OK
+
+
+def cmd_admin_create_key(args) -> int:
+    from ews.db import session_scope
+    from ews.models import Organisation
+    from ews.services.admin import issue_key
+
+    with session_scope(_engine()) as session:
+        organisation = session.get(Organisation, args.org)
+        if organisation is None:
+            raise UsageError(f"no organisation {args.org!r}; create one with `ews admin create-org`")
+        try:
+            row, key = issue_key(session, organisation, args.role or None, args.label)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    print(
+        f"key {row.prefix}… for {organisation.name!r} with roles {', '.join(row.roles)}; shown once:",
+        file=sys.stderr,
+    )
+    print(key)
+    return EXIT_OK
+
+
+def cmd_serve(args) -> int:
+    from ews.server import serve
+
+    return serve(host=args.host, port=args.port, scheduler=not args.no_scheduler, workers=args.workers)
+
+
 # --- parser -----------------------------------------------------------------------------------
+
+
+def _country(value: str) -> str:
+    from ews.schemas import country_code
+
+    try:
+        return country_code(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,6 +239,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    serve = commands.add_parser("serve", help="API + web pages (+ scheduler)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="API worker processes")
+    serve.add_argument("--no-scheduler", action="store_true", help="leave scheduling to `ews worker`")
+    serve.set_defaults(handler=cmd_serve)
+
+    db = commands.add_parser("db", help="database").add_subparsers(dest="db_command", required=True, metavar="SUB")
+    db.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
+
+    library = commands.add_parser("library", help="reference library").add_subparsers(
+        dest="library_command", required=True, metavar="SUB"
+    )
+    library.add_parser("load", help="(re)load the bundled library").set_defaults(handler=cmd_library_load)
+    imported = library.add_parser("import", help="add a national list (CSV or SDF)")
+    imported.add_argument("path")
+    imported.add_argument("--jurisdiction", type=_jurisdiction, default=None, metavar="CODE")
+    imported.set_defaults(handler=cmd_library_import)
+
+    admin = commands.add_parser("admin", help="organisations and keys").add_subparsers(
+        dest="admin_command", required=True, metavar="SUB"
+    )
+    org = admin.add_parser("create-org", help="create an organisation; prints its id")
+    org.add_argument("--name", required=True)
+    org.add_argument("--kind", required=True, choices=("lab", "authority", "regional", "admin"))
+    org.add_argument("--country", type=_country, default=None, metavar="CC")
+    org.set_defaults(handler=cmd_admin_create_org)
+    key = admin.add_parser("create-key", help="issue an API key; prints it once")
+    key.add_argument("--org", required=True, metavar="ORG_ID")
+    key.add_argument("--role", action="append", choices=("lab", "authority", "regional", "admin"))
+    key.add_argument("--label", default=None)
+    key.set_defaults(handler=cmd_admin_create_key)
+
     match = commands.add_parser("match", help="identify structures against the reference library")
     match.add_argument("--smiles", action="append", metavar="S", help="a structure (repeatable)")
     match.add_argument("--file", metavar="PATH", help="CSV with name,smiles columns, an SDF, or a .smi file")
@@ -142,14 +279,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--library", metavar="PATH", help="a list (CSV or SDF) replacing the bundled controlled substances"
     )
     match.add_argument(
-        "--bare", action="store_true", help="with --library: drop the bundled known substances and families"
+        "--bare", action="store_true", help="with --library: drop the bundled known substances and families too"
     )
     match.add_argument(
         "--as-of",
         type=_date,
         default=None,
         metavar="YYYY-MM-DD",
-        help="the date of the legal question (default today)",
+        help="date of the legal question (default today)",
     )
     match.add_argument(
         "--jurisdiction", type=_jurisdiction, default="UN", metavar="CODE", help="UN (default) or ISO 3166 alpha-2"
@@ -158,13 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("json", "table"), default=None, help="json: one object per line (default when piped)"
     )
     match.set_defaults(handler=cmd_match)
-
-    for register in _EXTRA_COMMANDS:
-        register(commands)
     return parser
-
-
-_EXTRA_COMMANDS: list[Callable] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:

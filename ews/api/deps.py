@@ -1,0 +1,79 @@
+"""Dependencies: the node's state, sessions, and who is calling."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from ews.auth import KeyCache, Principal
+from ews.config import Settings
+from ews.problems import Problem
+from ews.services.identify import Identifier
+from ews.services.library import LibraryHolder
+
+
+@dataclass
+class Node:
+    """Everything a request handler may need, created once per process."""
+
+    settings: Settings
+    engine: Engine
+    library: LibraryHolder
+    identifier: Identifier
+    keys: KeyCache = field(default_factory=KeyCache)
+    detection_listeners: list = field(default_factory=list)
+
+
+def node(request: Request) -> Node:
+    return request.app.state.node
+
+
+def session(node: Node = Depends(node)) -> Iterator[Session]:
+    with Session(node.engine, expire_on_commit=False) as db:
+        yield db
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def optional_principal(request: Request, node: Node = Depends(node)) -> Principal | None:
+    token = _bearer(request)
+    if token is None:
+        return None
+    principal = node.keys.lookup(node.engine, token)
+    if principal is None:
+        raise Problem(
+            401, "Unauthorized", "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return principal
+
+
+def principal(found: Principal | None = Depends(optional_principal)) -> Principal:
+    if found is None:
+        raise Problem(
+            401,
+            "Unauthorized",
+            "send an API key: Authorization: Bearer <key>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return found
+
+
+def require(*roles: str):
+    """A dependency admitting keys that hold at least one of ``roles``."""
+
+    def check(found: Principal = Depends(principal)) -> Principal:
+        if not found.has(*roles):
+            raise Problem(403, "Forbidden", f"this needs a key with one of the roles: {', '.join(roles)}")
+        return found
+
+    return check

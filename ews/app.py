@@ -1,0 +1,123 @@
+"""The ASGI application: API, feeds and web pages of one ews node."""
+
+from __future__ import annotations
+
+import time
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ews import problems
+from ews.api import admin, detections, health, reference
+from ews.api.deps import Node
+from ews.config import Settings, get_settings
+from ews.db import engine_for
+from ews.metrics import LATENCY, REQUESTS
+from ews.problems import Problem, problem_response
+from ews.services.identify import Identifier
+from ews.services.library import LibraryHolder
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, whether or not Content-Length is sent."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = Problem(413, "Content too large", f"request bodies are limited to {self.limit} bytes")
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await problem_response(too_large)(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await problem_response(too_large)(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class Metrics:
+    """Count and time every request by route template (not by raw path: ids would explode labels)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            LATENCY.labels(scope["method"], template).observe(time.perf_counter() - start)
+            REQUESTS.labels(scope["method"], template, str(status)).inc()
+
+
+def build_node(settings: Settings) -> Node:
+    engine = engine_for(settings.database_url)
+    holder = LibraryHolder(engine)
+    return Node(settings=settings, engine=engine, library=holder, identifier=Identifier(holder))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    node = build_node(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        node.library.get()  # build the library index before the first request
+        yield
+
+    app = FastAPI(
+        title="ews — early warning system for new psychoactive substances",
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+    )
+    app.state.node = node
+    problems.install(app)
+    for module in (health, detections, reference, admin):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(Metrics)
+    return app

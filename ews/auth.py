@@ -1,0 +1,112 @@
+"""API keys: generated once, stored hashed, checked on every request."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from ews.models import ROLES, ApiKey, Organisation
+
+KEY_PREFIX = "ews_"
+DEFAULT_ROLES = {"lab": ["lab"], "authority": ["authority"], "regional": ["regional"], "admin": ["admin"]}
+
+
+def generate_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_key(key: str) -> str:
+    # Keys are 256-bit random strings: a fast hash is enough, no salt or KDF needed.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the organisation and the roles of the key."""
+
+    organisation_id: str
+    organisation_name: str
+    kind: str
+    country: str | None
+    key_id: str
+    roles: frozenset[str]
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles & set(roles))
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.has("regional", "admin")
+
+
+def create_key(
+    session: Session, organisation: Organisation, roles: list[str] | None = None, label: str | None = None
+):
+    """A new key for ``organisation``; returns (row, the key in clear — shown once)."""
+    roles = roles or DEFAULT_ROLES[organisation.kind]
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown role(s) {sorted(unknown)}; roles are {', '.join(ROLES)}")
+    key = generate_key()
+    row = ApiKey(
+        organisation_id=organisation.id,
+        key_hash=hash_key(key),
+        prefix=key[:10],
+        roles=sorted(set(roles)),
+        label=label,
+    )
+    session.add(row)
+    return row, key
+
+
+class KeyCache:
+    """Principals by key hash, for a few seconds: authentication without a query per request.
+
+    A revoked key stops working within ``ttl`` seconds on every process.
+    """
+
+    def __init__(self, ttl: float = 2.0, size: int = 4096) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._entries: dict[str, tuple[float, Principal | None]] = {}
+
+    def lookup(self, engine: Engine, token: str) -> Principal | None:
+        digest = hash_key(token)
+        now = time.monotonic()
+        cached = self._entries.get(digest)
+        if cached and now - cached[0] < self.ttl:
+            return cached[1]
+        principal = _load_principal(engine, digest)
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[digest] = (now, principal)
+        return principal
+
+
+def _load_principal(engine: Engine, digest: str) -> Principal | None:
+    with Session(engine) as session:
+        row = session.exec(
+            select(ApiKey, Organisation)
+            .join(Organisation, Organisation.id == ApiKey.organisation_id)
+            .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+        ).first()
+    if row is None:
+        return None
+    key, organisation = row
+    return Principal(
+        organisation_id=organisation.id,
+        organisation_name=organisation.name,
+        kind=organisation.kind,
+        country=organisation.country,
+        key_id=key.id,
+        roles=frozenset(key.roles),
+    )
+
+
+def constant_time_equal(a: str, b: str) -> bool:
+    return secrets.compare_digest(a.encode(), b.encode())

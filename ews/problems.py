@@ -1,0 +1,125 @@
+"""RFC 9457 problem details: every error the API returns, naming each bad field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_BASE = "https://ews.dev/problems/"
+MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(Exception):
+    """An error to answer with ``application/problem+json``."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str = "",
+        *,
+        type_: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type = type_ or PROBLEM_BASE + title.lower().replace(" ", "-")
+        self.errors = errors or []
+        self.headers = headers or {}
+        self.extra = extra
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": self.type,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail or self.title,
+            "errors": self.errors,
+        }
+        if instance:
+            body["instance"] = instance
+        body.update(self.extra)
+        return body
+
+
+def field_error(field: str, message: str, code: str = "invalid") -> dict[str, str]:
+    return {"field": field, "message": message, "code": code}
+
+
+def invalid(errors: list[dict[str, Any]], detail: str | None = None) -> Problem:
+    fields = ", ".join(e["field"] for e in errors)
+    return Problem(422, "Invalid request", detail or f"invalid field(s): {fields}", errors=errors)
+
+
+def not_found(what: str, identifier: str) -> Problem:
+    return Problem(404, "Not found", f"no {what} {identifier!r} visible to this key")
+
+
+def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
+    return JSONResponse(
+        problem.body(str(request.url.path) if request else None),
+        status_code=problem.status,
+        media_type=MEDIA_TYPE,
+        headers=problem.headers,
+    )
+
+
+def _location(loc: tuple) -> str:
+    """Pydantic's error location as a readable field path: components[0].smiles."""
+    parts: list[str] = []
+    for item in loc:
+        if item in ("body", "query", "path", "header") and not parts:
+            continue
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "body"
+
+
+def _message(error: dict) -> str:
+    message = error.get("msg", "invalid")
+    return message.removeprefix("Value error, ")
+
+
+_STATUS_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    413: "Content too large",
+    415: "Unsupported media type",
+    422: "Invalid request",
+    429: "Too many requests",
+}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, problem: Problem):
+        return problem_response(problem, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, error: RequestValidationError):
+        errors = [
+            field_error(_location(tuple(e.get("loc", ()))), _message(e), e.get("type", "invalid"))
+            for e in error.errors()
+        ]
+        return problem_response(invalid(errors), request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException):
+        title = _STATUS_TITLES.get(error.status_code, "Error")
+        detail = error.detail if isinstance(error.detail, str) else title
+        return problem_response(Problem(error.status_code, title, detail, headers=error.headers), request)

@@ -1,0 +1,183 @@
+"""Request bodies: validation lives here, so that routes stay thin."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+import pycountry
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SAMPLE_FORMS = (
+    "powder",
+    "crystal",
+    "tablet",
+    "capsule",
+    "blotter",
+    "herbal material",
+    "plant material",
+    "resin",
+    "liquid",
+    "e-liquid",
+    "paste",
+    "patch",
+    "nasal spray",
+    "injectable",
+    "biological specimen",
+    "blood",
+    "urine",
+    "oral fluid",
+    "hair",
+    "other",
+)
+TECHNIQUES = (
+    "GC-MS",
+    "GC-FID",
+    "GC-IR",
+    "LC-MS",
+    "LC-MS/MS",
+    "LC-HRMS",
+    "LC-QTOF",
+    "HPLC-DAD",
+    "NMR",
+    "FTIR",
+    "ATR-FTIR",
+    "Raman",
+    "XRD",
+    "UV-Vis",
+    "TLC",
+    "colour test",
+    "immunoassay",
+    "DART-MS",
+    "other",
+)
+_TECHNIQUE_LOOKUP = {t.casefold(): t for t in TECHNIQUES}
+
+
+def country_code(value: str) -> str:
+    code = value.strip().upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. CO, MX, BR)")
+    return code
+
+
+class Quantity(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    value: float = Field(gt=0, le=1e9)
+    unit: Literal["mg", "g", "kg", "ml", "l", "units", "tablets", "blotters"]
+
+
+class SampleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    form: str | None = Field(default=None, description="one of " + ", ".join(SAMPLE_FORMS))
+    sold_as: str | None = Field(default=None, max_length=200)
+    seized_on: date | None = None
+    analyzed_on: date | None = None
+    country: str = Field(description="ISO 3166-1 alpha-2")
+    region: str | None = Field(
+        default=None, max_length=200, description="sub-national region (name or ISO 3166-2)"
+    )
+    techniques: list[str] = Field(default_factory=list, max_length=20)
+    confidence: Literal["tentative", "confirmed"] = "confirmed"
+    quantity: Quantity | None = None
+    purity_percent: float | None = Field(default=None, ge=0, le=100)
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        return country_code(value)
+
+    @field_validator("form")
+    @classmethod
+    def _form(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        form = value.strip().lower()
+        if form not in SAMPLE_FORMS:
+            raise ValueError(f"{value!r} is not a sample form; accepted: {', '.join(SAMPLE_FORMS)}")
+        return form
+
+    @field_validator("techniques")
+    @classmethod
+    def _techniques(cls, values: list[str]) -> list[str]:
+        normalized = []
+        for value in values:
+            technique = _TECHNIQUE_LOOKUP.get(value.strip().casefold())
+            if technique is None:
+                raise ValueError(f"{value!r} is not a technique; accepted: {', '.join(TECHNIQUES)}")
+            normalized.append(technique)
+        return list(dict.fromkeys(normalized))
+
+    @model_validator(mode="after")
+    def _dates(self) -> SampleIn:
+        today = date.today()
+        for name in ("seized_on", "analyzed_on"):
+            value = getattr(self, name)
+            if value is not None and value > today:
+                raise ValueError(f"{name} {value} is in the future")
+        if self.seized_on and self.analyzed_on and self.analyzed_on < self.seized_on:
+            raise ValueError("analyzed_on is before seized_on")
+        return self
+
+
+class ComponentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    smiles: str | None = Field(default=None, max_length=10_000)
+    inchi: str | None = Field(default=None, max_length=10_000)
+    molfile: str | None = Field(default=None, max_length=200_000)
+    name: str | None = Field(default=None, max_length=300)
+    purity_percent: float | None = Field(default=None, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _one_structure(self) -> ComponentIn:
+        given = [f for f in ("smiles", "inchi", "molfile") if getattr(self, f)]
+        if len(given) != 1:
+            raise ValueError("give the structure as exactly one of smiles, inchi or molfile")
+        return self
+
+    @property
+    def structure(self) -> tuple[str, str]:
+        for fmt in ("smiles", "inchi", "molfile"):
+            value = getattr(self, fmt)
+            if value:
+                return fmt, value
+        raise ValueError("no structure")
+
+
+class DetectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    external_ref: str | None = Field(default=None, max_length=200)
+    sample: SampleIn
+    components: list[ComponentIn] = Field(min_length=1, max_length=50)
+    case_ref: str | None = Field(default=None, max_length=200, description="private to the submitting lab")
+    notes: str | None = Field(default=None, max_length=10_000, description="private to the submitting lab")
+
+
+class MatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    structures: list[ComponentIn] = Field(min_length=1, max_length=1000)
+    as_of: date | None = None
+    jurisdiction: str = "UN"
+
+    @field_validator("jurisdiction")
+    @classmethod
+    def _jurisdiction(cls, value: str) -> str:
+        return "UN" if value.strip().upper() == "UN" else country_code(value)
+
+
+class OrganisationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["lab", "authority", "regional", "admin"]
+    country: str | None = None
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        return None if value is None else country_code(value)
+
+
+class ApiKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    roles: list[Literal["lab", "authority", "regional", "admin"]] | None = None
+    label: str | None = Field(default=None, max_length=200)

@@ -1,0 +1,63 @@
+"""``ews serve`` and ``ews worker``: processes of one node."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+
+import uvicorn
+
+from ews.config import get_settings
+from ews.db import engine_for
+from ews.services.admin import bootstrap_admin
+
+
+def announce_first_start() -> None:
+    key = bootstrap_admin(engine_for(get_settings().database_url))
+    if key is not None:
+        print(
+            "First start: created the organisation 'Node administration' (admin).\n"
+            "Its API key is shown once — keep it:\n",
+            file=sys.stderr,
+        )
+        print(key, flush=True)
+
+
+def serve(host: str, port: int, scheduler: bool, workers: int = 1) -> int:
+    settings = get_settings()
+    announce_first_start()
+    runner = None
+    if scheduler and settings.scheduler_enabled:
+        from ews.scheduler import start_scheduler
+
+        runner = start_scheduler(settings)
+    try:
+        uvicorn.run(
+            "ews.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers if workers > 1 else None,
+            log_level="warning",
+            access_log=False,
+        )
+    finally:
+        if runner is not None:
+            runner.shutdown(wait=False)
+    return 0
+
+
+def work() -> int:
+    """Scheduler and delivery only, until SIGTERM or SIGINT."""
+    from ews.scheduler import start_scheduler
+
+    settings = get_settings()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    runner = start_scheduler(settings)
+    print(f"ews worker: scheduler running against {settings.database_url.split('@')[-1]}", file=sys.stderr)
+    stop.wait()
+    runner.shutdown(wait=True)
+    return 0

@@ -1,0 +1,104 @@
+"""Organisations and API keys, shared by the API and the command line."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from ews.auth import create_key
+from ews.db import session_scope, utcnow
+from ews.models import ApiKey, AuditEntry, NodeState, Organisation
+
+BOOTSTRAP_KEY = "bootstrap_admin"
+
+
+def create_organisation(
+    session: Session,
+    name: str,
+    kind: str,
+    country: str | None,
+    actor: tuple[str | None, str | None] = (None, None),
+) -> Organisation:
+    organisation = Organisation(name=name, kind=kind, country=country)
+    session.add(organisation)
+    session.flush()
+    session.add(
+        AuditEntry(
+            organisation_id=actor[0],
+            api_key_id=actor[1],
+            action="organisation.create",
+            object_type="organisation",
+            object_id=organisation.id,
+            detail={"name": name, "kind": kind, "country": country},
+        )
+    )
+    return organisation
+
+
+def issue_key(
+    session: Session,
+    organisation: Organisation,
+    roles: list[str] | None,
+    label: str | None = None,
+    actor: tuple[str | None, str | None] = (None, None),
+) -> tuple[ApiKey, str]:
+    row, key = create_key(session, organisation, roles, label)
+    session.flush()
+    session.add(
+        AuditEntry(
+            organisation_id=actor[0],
+            api_key_id=actor[1],
+            action="api_key.create",
+            object_type="api_key",
+            object_id=row.id,
+            detail={"organisation_id": organisation.id, "roles": row.roles},
+        )
+    )
+    return row, key
+
+
+def revoke_key(
+    session: Session, key_id: str, actor: tuple[str | None, str | None] = (None, None)
+) -> ApiKey | None:
+    row = session.get(ApiKey, key_id)
+    if row is None:
+        return None
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.add(row)
+        session.add(
+            AuditEntry(
+                organisation_id=actor[0],
+                api_key_id=actor[1],
+                action="api_key.revoke",
+                object_type="api_key",
+                object_id=row.id,
+            )
+        )
+    return row
+
+
+def bootstrap_admin(engine: Engine) -> str | None:
+    """On a node's first start: an admin organisation and its key, returned once, else None.
+
+    Several processes may start at once; the primary key of the bootstrap
+    marker makes exactly one of them create the admin.
+    """
+    try:
+        with session_scope(engine) as session:
+            if session.get(NodeState, BOOTSTRAP_KEY) is not None:
+                return None
+            session.add(NodeState(key=BOOTSTRAP_KEY, value="pending"))
+            session.flush()
+            organisation = create_organisation(session, "Node administration", "admin", None)
+            _, key = issue_key(session, organisation, ["admin"], label="first-start key")
+            marker = session.get(NodeState, BOOTSTRAP_KEY)
+            marker.value = organisation.id  # type: ignore[union-attr]
+            return key
+    except IntegrityError:
+        return None
+
+
+def organisations(session: Session) -> list[Organisation]:
+    return list(session.exec(select(Organisation).order_by(Organisation.created_at)).all())  # type: ignore[arg-type]

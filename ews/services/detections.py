@@ -1,0 +1,312 @@
+"""Store what labs report: idempotent submissions, matched components, role-scoped reads."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Engine, and_, exists, false, or_, true
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from ews.auth import Principal
+from ews.db import session_scope
+from ews.models import AuditEntry, Detection, DetectionComponent
+from ews.problems import Problem, field_error, invalid, not_found
+from ews.schemas import DetectionIn
+from ews.services.identify import Identifier
+
+PRIVATE_FIELDS = ("case_ref", "notes", "external_ref")
+
+# Called inside the transaction that stores a detection (alert rules hook in here).
+DetectionListener = Callable[[Session, Detection, list[DetectionComponent]], None]
+
+
+@dataclass
+class Stored:
+    detection: Detection
+    components: list[DetectionComponent]
+    created: bool
+
+
+def request_hash(payload: DetectionIn) -> str:
+    canonical = json.dumps(payload.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _existing(session: Session, organisation_id: str, idempotency_key: str | None, external_ref: str | None):
+    clauses = []
+    if idempotency_key:
+        clauses.append(Detection.idempotency_key == idempotency_key)
+    if external_ref:
+        clauses.append(Detection.external_ref == external_ref)
+    if not clauses:
+        return None
+    return session.exec(
+        select(Detection).where(Detection.organisation_id == organisation_id, or_(*clauses))
+    ).first()
+
+
+def _replay(session: Session, detection: Detection, digest: str) -> Stored:
+    if detection.request_hash != digest:
+        raise Problem(
+            409,
+            "Conflict",
+            "this Idempotency-Key / external_ref was already used for a different detection",
+            errors=[field_error("external_ref", "already used with a different body", "idempotency_conflict")],
+            detection_id=detection.id,
+        )
+    return Stored(detection, components_of(session, detection.id), created=False)
+
+
+def components_of(session: Session, detection_id: str) -> list[DetectionComponent]:
+    return list(
+        session.exec(
+            select(DetectionComponent)
+            .where(DetectionComponent.detection_id == detection_id)
+            .order_by(DetectionComponent.position)  # type: ignore[arg-type]
+        ).all()
+    )
+
+
+def _identified_components(payload: DetectionIn, identifier: Identifier) -> list[DetectionComponent]:
+    components, errors = [], []
+    for position, component in enumerate(payload.components):
+        fmt, text = component.structure
+        result = identifier.identify(text, fmt, name=component.name, jurisdiction=payload.sample.country)
+        if "error" in result:
+            errors.append(
+                field_error(f"components[{position}].{fmt}", result["error"], result.get("error_code", ""))
+            )
+            continue
+        identity = next((m for m in result["matches"] if m["kind"] == "identity"), None)
+        components.append(
+            DetectionComponent(
+                position=position,
+                name=component.name,
+                input_format=fmt,
+                input_text=text,
+                std_smiles=result["standardized"]["smiles"],
+                inchikey=result["standardized"]["inchikey"],
+                skeleton_key=result["standardized"]["inchikey"].split("-")[0],
+                formula=result["standardized"]["formula"],
+                verdict=result["verdict"],
+                drug_class=result["class"],
+                substance_id=identity["substance"]["id"] if identity else None,
+                substance_name=identity["substance"]["name"] if identity else None,
+                purity_percent=component.purity_percent,
+                high_harm=bool(result.get("high_harm")),
+                match=result,
+            )
+        )
+    if errors:
+        raise invalid(errors, "a component's structure could not be read; nothing was stored")
+    return components
+
+
+def submit(
+    engine: Engine,
+    identifier: Identifier,
+    principal: Principal,
+    payload: DetectionIn,
+    idempotency_key: str | None,
+    listeners: list[DetectionListener] = (),  # type: ignore[assignment]
+) -> Stored:
+    """Store a detection once: a retry with the same key returns the first one."""
+    digest = request_hash(payload)
+    key = idempotency_key or None
+    with session_scope(engine) as session:
+        earlier = _existing(session, principal.organisation_id, key, payload.external_ref)
+        if earlier is not None:
+            return _replay(session, earlier, digest)
+    # The chemistry runs outside any transaction: it is the slow part.
+    components = _identified_components(payload, identifier)
+    sample = payload.sample
+    detection = Detection(
+        organisation_id=principal.organisation_id,
+        external_ref=payload.external_ref,
+        idempotency_key=key,
+        request_hash=digest,
+        form=sample.form,
+        sold_as=sample.sold_as,
+        seized_on=sample.seized_on,
+        analyzed_on=sample.analyzed_on,
+        country=sample.country,
+        region=sample.region,
+        quantity_value=sample.quantity.value if sample.quantity else None,
+        quantity_unit=sample.quantity.unit if sample.quantity else None,
+        purity_percent=sample.purity_percent,
+        techniques=sample.techniques,
+        confidence=sample.confidence,
+        case_ref=payload.case_ref,
+        notes=payload.notes,
+    )
+    try:
+        with session_scope(engine) as session:
+            session.add(detection)
+            session.flush()
+            for component in components:
+                component.detection_id = detection.id
+                session.add(component)
+            session.flush()
+            session.add(
+                AuditEntry(
+                    organisation_id=principal.organisation_id,
+                    api_key_id=principal.key_id,
+                    action="detection.create",
+                    object_type="detection",
+                    object_id=detection.id,
+                    detail={"components": len(components), "country": sample.country},
+                )
+            )
+            for listener in listeners:
+                listener(session, detection, components)
+    except IntegrityError:
+        # A concurrent submission with the same key won the race: answer with its detection.
+        with session_scope(engine) as session:
+            earlier = _existing(session, principal.organisation_id, key, payload.external_ref)
+            if earlier is None:
+                raise
+            return _replay(session, earlier, digest)
+    return Stored(detection, components, created=True)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def visible(principal: Principal):
+    """The SQL condition for the detections this principal may read."""
+    if principal.sees_everything:
+        return true()
+    conditions = []
+    if principal.has("lab"):
+        conditions.append(Detection.organisation_id == principal.organisation_id)
+    if principal.has("authority") and principal.country:
+        conditions.append(Detection.country == principal.country)
+    return or_(*conditions) if conditions else false()
+
+
+def view(detection: Detection, components: list[DetectionComponent], principal: Principal | None) -> dict:
+    """A detection as this principal may see it: private fields only for the submitting lab."""
+    own = principal is not None and principal.organisation_id == detection.organisation_id
+    body = {
+        "id": detection.id,
+        "organisation_id": detection.organisation_id,
+        "created_at": detection.created_at.isoformat(),
+        "sample": {
+            "form": detection.form,
+            "sold_as": detection.sold_as,
+            "seized_on": detection.seized_on.isoformat() if detection.seized_on else None,
+            "analyzed_on": detection.analyzed_on.isoformat() if detection.analyzed_on else None,
+            "country": detection.country,
+            "region": detection.region,
+            "techniques": detection.techniques,
+            "confidence": detection.confidence,
+            "quantity": (
+                {"value": detection.quantity_value, "unit": detection.quantity_unit}
+                if detection.quantity_value is not None
+                else None
+            ),
+            "purity_percent": detection.purity_percent,
+        },
+        "components": [
+            {
+                "id": c.id,
+                "position": c.position,
+                "name": c.name,
+                "purity_percent": c.purity_percent,
+                "verdict": c.verdict,
+                "class": c.drug_class,
+                "substance": {"id": c.substance_id, "name": c.substance_name} if c.substance_id else None,
+                "match": c.match,
+            }
+            for c in components
+        ],
+    }
+    if detection.origin_node:
+        body["origin"] = {"node": detection.origin_node, "id": detection.origin_id}
+    if own:
+        body["external_ref"] = detection.external_ref
+        body["case_ref"] = detection.case_ref
+        body["notes"] = detection.notes
+    return body
+
+
+def get_visible(session: Session, principal: Principal, detection_id: str) -> Detection:
+    detection = session.exec(select(Detection).where(Detection.id == detection_id, visible(principal))).first()
+    if detection is None:
+        raise not_found("detection", detection_id)
+    return detection
+
+
+def encode_cursor(detection: Detection) -> str:
+    raw = f"{detection.created_at.isoformat()}|{detection.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, identifier = raw.split("|", 1)
+        return datetime.fromisoformat(stamp), identifier
+    except (ValueError, UnicodeDecodeError):
+        raise invalid([field_error("cursor", "not a cursor returned by this endpoint")]) from None
+
+
+@dataclass
+class DetectionFilter:
+    country: str | None = None
+    drug_class: str | None = None
+    verdict: str | None = None
+    substance: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+def search(
+    session: Session, principal: Principal, filters: DetectionFilter, cursor: str | None, limit: int
+) -> tuple[list[tuple[Detection, list[DetectionComponent]]], str | None]:
+    query = select(Detection).where(visible(principal))
+    if filters.country:
+        query = query.where(Detection.country == filters.country)
+    if filters.since:
+        query = query.where(Detection.seized_on >= filters.since)  # type: ignore[operator]
+    if filters.until:
+        query = query.where(Detection.seized_on <= filters.until)  # type: ignore[operator]
+    component_conditions = []
+    if filters.drug_class:
+        component_conditions.append(DetectionComponent.drug_class == filters.drug_class)
+    if filters.verdict:
+        component_conditions.append(DetectionComponent.verdict == filters.verdict)
+    if filters.substance:
+        component_conditions.append(
+            or_(
+                DetectionComponent.substance_id == filters.substance,
+                DetectionComponent.inchikey == filters.substance,
+                DetectionComponent.skeleton_key == filters.substance,
+            )
+        )
+    if component_conditions:
+        query = query.where(exists().where(DetectionComponent.detection_id == Detection.id, *component_conditions))
+    if cursor:
+        stamp, identifier = decode_cursor(cursor)
+        query = query.where(
+            or_(Detection.created_at < stamp, and_(Detection.created_at == stamp, Detection.id < identifier))
+        )
+    query = query.order_by(Detection.created_at.desc(), Detection.id.desc()).limit(limit + 1)  # type: ignore[attr-defined]
+    detections = list(session.exec(query).all())
+    next_cursor = encode_cursor(detections[limit - 1]) if len(detections) > limit else None
+    detections = detections[:limit]
+    by_detection: dict[str, list[DetectionComponent]] = {d.id: [] for d in detections}
+    if detections:
+        for component in session.exec(
+            select(DetectionComponent)
+            .where(DetectionComponent.detection_id.in_(list(by_detection)))  # type: ignore[attr-defined]
+            .order_by(DetectionComponent.position)  # type: ignore[arg-type]
+        ).all():
+            by_detection[component.detection_id].append(component)
+    return [(d, by_detection[d.id]) for d in detections], next_cursor
