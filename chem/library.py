@@ -68,16 +68,18 @@ class Control:
     clauses: frozenset[str] = frozenset()
     citation: str = ""
     status: str = "controlled"
+    controlled_until: date | None = None  # the day a transfer or removal took effect
 
     def applies_in(self, jurisdiction: str) -> bool:
         """UN controls bind every party; a national control only its own jurisdiction."""
         return self.jurisdiction in (None, "UN", jurisdiction)
 
     def in_force(self, jurisdiction: str, on: date) -> bool:
-        return self.applies_in(jurisdiction) and (self.controlled_since is None or self.controlled_since <= on)
+        return self.applies_in(jurisdiction) and self.in_force_anywhere(on)
 
     def in_force_anywhere(self, on: date) -> bool:
-        return self.controlled_since is None or self.controlled_since <= on
+        started = self.controlled_since is None or self.controlled_since <= on
+        return started and (self.controlled_until is None or on < self.controlled_until)
 
     def to_dict(self, jurisdiction: str, basis: str, substance: Substance | None = None) -> dict:
         result = {
@@ -173,6 +175,7 @@ def substance_from_row(row: Mapping[str, str | None], where: str, default_status
                 clauses=frozenset(_split(get("clauses"), ";")),
                 citation=get("citation"),
                 status=status,
+                controlled_until=_date(get("controlled_until"), where),
             )
         )
     return Substance(
@@ -233,21 +236,41 @@ def read_list(path: Path | str, default_status: str = "controlled") -> list[Subs
     return merge_listings(substances)
 
 
+_STATUS_PRECEDENCE = {"controlled": 0, "precursor": 1, "known": 2, "excepted": 3}
+
+
+def _same_structure(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    mol_a, mol_b = Chem.MolFromSmiles(a), Chem.MolFromSmiles(b)
+    return mol_a is not None and mol_b is not None and Chem.MolToSmiles(mol_a) == Chem.MolToSmiles(mol_b)
+
+
 def merge_listings(substances: Iterable[Substance]) -> list[Substance]:
-    """One substance per id: several listings of it (schedules, instruments) become controls."""
+    """One substance per id: its listings (schedules, instruments) become controls.
+
+    Rows of one id from different files merge too: dextromethorphan is both a
+    medicine (known) and the isomer the 1961 Convention excepts from
+    levomethorphan; the merged substance is known and keeps ``excepted_from``.
+    """
     merged: dict[str, Substance] = {}
     for substance in substances:
         existing = merged.get(substance.id)
         if existing is None:
             merged[substance.id] = substance
             continue
-        if existing.smiles != substance.smiles:
+        if not _same_structure(existing.smiles, substance.smiles):
             raise LibraryError(
                 f"{substance.source or 'list'}: id {substance.id!r} appears with two structures "
                 f"({existing.smiles} and {substance.smiles})"
             )
         existing.controls.extend(substance.controls)
         existing.synonyms = tuple(dict.fromkeys(existing.synonyms + substance.synonyms))
+        if _STATUS_PRECEDENCE[substance.status] < _STATUS_PRECEDENCE[existing.status]:
+            existing.status = substance.status
+        existing.excepted_from = existing.excepted_from or substance.excepted_from
+        existing.drug_class = existing.drug_class or substance.drug_class
+        existing.category = existing.category or substance.category
     return list(merged.values())
 
 

@@ -40,11 +40,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from rdkit import Chem, DataStructs
-from rdkit.Chem import rdFMCS
+from rdkit.Chem import rdFingerprintGenerator, rdFMCS
 
 from chem.errors import StructureError
 from chem.library import ReferenceLibrary, Substance, fingerprint
-from chem.standardize import Standardized, standardize_text
+from chem.library import _fingerprinter as _morgan
+from chem.standardize import Standardized, identifiers, standardize_text
 
 VERDICTS = ("controlled", "precursor", "analog", "known", "no_match")
 
@@ -58,11 +59,11 @@ class AnalogPolicy:
     rings matched only as complete rings.
     """
 
-    similarity: float = 0.55
+    similarity: float = 0.50
     """At or above this similarity to a controlled substance, an analog on similarity alone."""
     supported_similarity: float = 0.30
     """Between this and ``similarity``, an analog when the MCS score reaches ``mcs_score``."""
-    mcs_score: float = 0.60
+    mcs_score: float = 0.50
     neighbours: int = 5
     """Nearest controlled substances reported as evidence."""
     reported_similarity: float = 0.20
@@ -70,6 +71,10 @@ class AnalogPolicy:
     mcs_candidates: int = 3
     """How many of the nearest neighbours get an MCS when similarity alone does not decide."""
     mcs_timeout_seconds: float = 0.25
+    min_atoms: int = 8
+    """Queries, and MCSs, smaller than this many heavy atoms are never analogs by similarity."""
+    require_nitrogen: bool = True
+    """An MCS with a nitrogen-bearing reference must include a nitrogen (the amine of most drugs)."""
     use_families: bool = True
 
 
@@ -124,26 +129,47 @@ class _Identity:
     basis: str  # listed | isomer
 
 
-def _identities(
+def _resolve_by_name(
     std: Standardized, library: ReferenceLibrary, name: str | None, warnings: list[str]
-) -> list[_Identity]:
+) -> Standardized:
+    """A structure drawn without stereo, named as a specific listed isomer, is read as that isomer.
+
+    GC-MS does not tell enantiomers apart, so labs often submit flat structures:
+    flat 3-methoxy-N-methylmorphinan is racemethorphan (controlled) or
+    dextromethorphan (excepted); the name the lab gave decides.
+    """
+    if not name or std.has_stereo:
+        return std
+    wanted = name.casefold()
+    for substance in library.by_skeleton.get(std.skeleton_key, []):
+        if substance.has_stereo and wanted in _names(substance) and substance.standardized is not None:
+            warnings.append(f"structure has no stereochemistry; read as {substance.name} from the name given")
+            return substance.standardized
+    return std
+
+
+def _identities(std: Standardized, library: ReferenceLibrary, warnings: list[str]) -> list[_Identity]:
     key = std.inchikey
     related = library.by_skeleton.get(std.skeleton_key, [])
     if not related:
         return []
-    if name and not std.has_stereo:
-        # A structure drawn without stereo is ambiguous between listed isomers
-        # (levomethorphan, controlled; dextromethorphan, excepted): the name decides.
-        named = [s for s in related if s.has_stereo and name.casefold() in _names(s)]
-        if named and named[0].standardized is not None:
-            key = named[0].standardized.inchikey
-            warnings.append(f"structure has no stereochemistry; read as {named[0].name} from the name given")
     exact = [s for s in related if s.standardized is not None and s.standardized.inchikey == key]
-    excepted_from = {s.excepted_from for s in exact if s.status == "excepted"}
+    # An isomer a schedule specifically excepts (dextromethorphan) is outside
+    # every listing of that schedule, not just the one its footnote hangs on.
+    excepted_schedules = {
+        (c.instrument, c.schedule)
+        for s in exact
+        if s.excepted_from and s.excepted_from in library.by_id
+        for c in library.by_id[s.excepted_from].controls
+    }
     found = [_Identity(s, "listed") for s in exact if s.status != "excepted"]
-    query_has_stereo = std.has_stereo or key != std.inchikey
+    query_has_stereo = std.has_stereo
+    if not query_has_stereo and any(s.status in ("controlled", "precursor") for s in exact):
+        return found  # flat amfetamine is amfetamine: no need to list every enantiomer too
     for substance in related:
-        if substance in exact or substance.status == "excepted" or substance.id in excepted_from:
+        if substance in exact or substance.status == "excepted":
+            continue
+        if any((c.instrument, c.schedule) in excepted_schedules for c in substance.controls):
             continue
         clauses = substance.clauses()
         if substance.status == "known":
@@ -168,8 +194,8 @@ _ESTER = Chem.MolFromSmarts("[#6:1][OX2:2]-!@[CX3:3](=O)[#6,#1]")
 _ETHER = Chem.MolFromSmarts("[#6:1][OX2:2]-!@[CX4;!$(C(O)O):3]")
 
 
-def _cleaved(mol: Chem.Mol, pattern: Chem.Mol) -> Iterable[str]:
-    """Flat SMILES of each fragment left when one O-C bond of the pattern is cut (as OH / COOH)."""
+def _cleaved(mol: Chem.Mol, pattern: Chem.Mol) -> Iterable[Chem.Mol]:
+    """Each fragment left when one O-C bond of the pattern is cut (as OH / COOH), stereo kept."""
     seen: set[tuple[int, int]] = set()
     for hit in mol.GetSubstructMatches(pattern, maxMatches=32):
         oxygen, carbon = hit[1], hit[2]
@@ -188,19 +214,35 @@ def _cleaved(mol: Chem.Mol, pattern: Chem.Mol) -> Iterable[str]:
             Chem.SanitizeMol(editable)
         except Chem.MolSanitizeException:
             continue
-        for fragment in Chem.GetMolFrags(editable.GetMol(), asMols=True):
-            if fragment.GetNumHeavyAtoms() >= 6:
-                yield Chem.MolToSmiles(fragment, isomericSmiles=False)
+        # The parent is the side that keeps the oxygen: an ester or ether of X is
+        # X-O-R. For esters the acid side counts too (R-C(=O)-O-X of an acid drug).
+        fragments = Chem.GetMolFrags(editable.GetMol(), asMols=True, frags=(mapping := []))
+        for number, fragment in enumerate(fragments):
+            keeps_oxygen = mapping[oxygen] == number
+            acid_side = pattern is _ESTER and mapping[carbon] == number
+            if (keeps_oxygen or acid_side) and fragment.GetNumHeavyAtoms() >= 6:
+                yield fragment
 
 
 def _ester_ether_parents(std: Standardized, library: ReferenceLibrary, jurisdiction: str, as_of: date):
+    """Listed substances of which ``std`` is an ester or ether, where the listing's clauses say so."""
     for kind, pattern in (("ester", _ESTER), ("ether", _ETHER)):
         clause = kind + "s"
-        for flat in _cleaved(std.mol, pattern):
-            for substance in library.by_flat_smiles.get(flat, []):
-                controls = [c for c in substance.controls_in_force(jurisdiction, as_of) if clause in c.clauses]
-                if controls:
-                    yield kind, substance, controls
+        # one or two cleavages: heroin-like diesters and di-ethers of a listed diol
+        once = list(_cleaved(std.mol, pattern))
+        twice = [f for first in once[:16] for f in _cleaved(first, pattern)]
+        for fragment in once + twice:
+            if Chem.MolToSmiles(fragment, isomericSmiles=False) not in library.by_flat_smiles:
+                continue  # cheap screen before the full identity check
+            # The parent goes through the same identity rules (stereo, exceptions):
+            # dextromethorphan is the methyl ether of dextrorphan, which is excepted.
+            parent = identifiers(fragment)
+            for identity in _identities(parent, library, []):
+                controls = [
+                    c for c in identity.substance.controls_in_force(jurisdiction, as_of) if clause in c.clauses
+                ]
+                if controls and identity.substance.status == "controlled":
+                    yield kind, identity.substance, controls
 
 
 # --- similarity -----------------------------------------------------------------------------
@@ -233,6 +275,87 @@ def mcs_atoms(query: Chem.Mol, reference: Chem.Mol, timeout: float = 0.25) -> tu
 def mcs_score(query: Chem.Mol, reference: Chem.Mol, shared: int) -> float:
     a, b = query.GetNumHeavyAtoms(), reference.GetNumHeavyAtoms()
     return shared / (a + b - shared) if shared else 0.0
+
+
+def shared_by_fingerprint(query: Chem.Mol, reference_fp) -> tuple[int, ...]:
+    """Atoms of ``query`` at the centre of a radius 1-2 environment the reference also has.
+
+    A cheap stand-in for the MCS when the decision does not need one.
+    """
+    info = rdFingerprintGenerator.AdditionalOutput()
+    info.AllocateBitInfoMap()
+    _morgan.GetFingerprint(query, additionalOutput=info)
+    atoms: set[int] = set()
+    for bit, environments in info.GetBitInfoMap().items():
+        if reference_fp.GetBit(bit):
+            atoms.update(atom for atom, radius in environments if radius >= 1)
+    return tuple(sorted(atoms))
+
+
+@dataclass(frozen=True)
+class NeighbourEvidence:
+    """How a query relates to one controlled substance: the facts the analog decision weighs."""
+
+    similarity: float
+    query_atoms: int
+    reference_atoms: int
+    shared_atoms: tuple[int, ...]
+    mcs: bool  # shared_atoms come from an MCS (else from fingerprint environments)
+    shares_nitrogen: bool
+    reference_has_nitrogen: bool
+
+    @property
+    def mcs_score(self) -> float:
+        if not self.mcs or not self.shared_atoms:
+            return 0.0
+        shared = len(self.shared_atoms)
+        return shared / (self.query_atoms + self.reference_atoms - shared)
+
+
+def _has_nitrogen(mol: Chem.Mol, atoms: Iterable[int] | None = None) -> bool:
+    indices = range(mol.GetNumAtoms()) if atoms is None else atoms
+    return any(mol.GetAtomWithIdx(i).GetAtomicNum() == 7 for i in indices)
+
+
+def neighbour_evidence(
+    query: Chem.Mol, reference: Chem.Mol, similarity: float, policy: AnalogPolicy, with_mcs: bool
+) -> NeighbourEvidence:
+    use_mcs = with_mcs and similarity >= policy.supported_similarity
+    if use_mcs:
+        shared = mcs_atoms(query, reference, policy.mcs_timeout_seconds)
+    else:
+        shared = shared_by_fingerprint(query, fingerprint(reference))
+    return NeighbourEvidence(
+        similarity=similarity,
+        query_atoms=query.GetNumHeavyAtoms(),
+        reference_atoms=reference.GetNumHeavyAtoms(),
+        shared_atoms=tuple(sorted(shared)),
+        mcs=use_mcs,
+        shares_nitrogen=_has_nitrogen(query, shared),
+        reference_has_nitrogen=_has_nitrogen(reference),
+    )
+
+
+def analog_by_similarity(evidence: Iterable[NeighbourEvidence], policy: AnalogPolicy) -> bool:
+    """Similarity alone when high; otherwise a large enough MCS that keeps the reference's nitrogen.
+
+    Small molecules (propionic acid next to GHB) are never analogs by similarity:
+    a handful of shared atoms says nothing.
+    """
+    for found in evidence:
+        if found.query_atoms < policy.min_atoms:
+            return False
+        if found.similarity >= policy.similarity:
+            return True
+        if (
+            found.mcs
+            and found.similarity >= policy.supported_similarity
+            and len(found.shared_atoms) >= policy.min_atoms
+            and found.mcs_score >= policy.mcs_score
+            and (found.shares_nitrogen or not found.reference_has_nitrogen or not policy.require_nitrogen)
+        ):
+            return True
+    return False
 
 
 def _neighbours(
@@ -292,7 +415,8 @@ def match(
             c.in_force_anywhere(as_of) for c in substance.controls
         )
 
-    identities = [i for i in _identities(std, library, name, warnings) if listed_by(i.substance)]
+    query = _resolve_by_name(std, library, name, warnings)
+    identities = [i for i in _identities(query, library, warnings) if listed_by(i.substance)]
     controlled_here = precursor_here = known_here = False
     elsewhere: list[Substance] = []
     for identity in identities:
@@ -321,7 +445,11 @@ def match(
         drug_class = drug_class or substance.drug_class
 
     if not controlled_here:
-        for kind, substance, in_force in _ester_ether_parents(std, library, jurisdiction, as_of):
+        seen_parents: set[tuple[str, str]] = set()
+        for kind, substance, in_force in _ester_ether_parents(query, library, jurisdiction, as_of):
+            if (kind, substance.id) in seen_parents:
+                continue
+            seen_parents.add((kind, substance.id))
             controlled_here = True
             controls += _control_dicts(substance, in_force, jurisdiction, kind)
             matches.append(
@@ -395,26 +523,25 @@ def match(
         if family_hits:
             drug_class = drug_class or family_hits[0].drug_class
 
-    # similarity evidence: always reported, decisive only when nothing above decided
+    # Similarity evidence is always reported; the MCS is paid for only when
+    # nothing above has decided (it is the expensive step).
+    undecided = not (
+        controlled_here or precursor_here or known_here or elsewhere or generic_elsewhere or family_hits
+    )
     neighbours = _neighbours(std, library, as_of, policy)
-    similar_enough = False
-    for rank, (score, substance) in enumerate(neighbours):
-        entry = {
-            "kind": "similarity",
-            "substance": substance.to_dict(),
-            "score": round(score, 3),
-        }
-        reference = substance.standardized.mol  # type: ignore[union-attr]
-        if score >= policy.similarity:
-            similar_enough = True
-        needs_mcs = rank < policy.mcs_candidates and score >= policy.supported_similarity
-        if needs_mcs:
-            shared = mcs_atoms(std.mol, reference, policy.mcs_timeout_seconds)
-            entry["shared_atoms"] = sorted(shared)
-            entry["mcs_score"] = round(mcs_score(std.mol, reference, len(shared)), 3)
-            if entry["mcs_score"] >= policy.mcs_score:
-                similar_enough = True
+    evidence = [
+        neighbour_evidence(
+            std.mol, substance.standardized.mol, score, policy, with_mcs=undecided and rank < policy.mcs_candidates
+        )  # type: ignore[union-attr]
+        for rank, (score, substance) in enumerate(neighbours)
+    ]
+    for (score, substance), found in zip(neighbours, evidence, strict=True):
+        entry = {"kind": "similarity", "substance": substance.to_dict(), "score": round(score, 3)}
+        entry["shared_atoms"] = list(found.shared_atoms)
+        if found.mcs:
+            entry["mcs_score"] = round(found.mcs_score, 3)
         matches.append(entry)
+    similar_enough = analog_by_similarity(evidence, policy)
     nearest_class = next(
         (s.drug_class for score, s in neighbours if s.drug_class and score >= policy.supported_similarity), None
     )

@@ -1,0 +1,113 @@
+"""The bundled reference library: every row parses, matches its formula and carries its source."""
+
+from __future__ import annotations
+
+import csv
+import re
+from datetime import date
+from importlib import resources
+
+import pytest
+from rdkit import Chem
+from rdkit.Chem import rdMolDescriptors
+
+from chem.classes import CLASSES
+from chem.library import BUNDLED_KNOWN, BUNDLED_LISTS, bundled_substances
+from chem.standardize import standardize_text
+
+FILES = (*BUNDLED_LISTS, BUNDLED_KNOWN)
+CLAUSES = {"isomers", "stereoisomers", "esters", "ethers", "salts"}
+INSTRUMENTS = {"1961 Single Convention", "1971 Convention", "1988 Convention"}
+SCHEDULES = {
+    "1961 Single Convention": {"I", "II", "IV"},
+    "1971 Convention": {"I", "II", "III", "IV"},
+    "1988 Convention": {"Table I", "Table II"},
+}
+ENTRY_INTO_FORCE = {
+    "1961 Single Convention": date(1964, 12, 13),
+    "1971 Convention": date(1976, 8, 16),
+    "1988 Convention": date(1990, 11, 11),
+}
+
+
+def rows(name: str) -> list[dict]:
+    text = resources.files("chem").joinpath(f"data/{name}").read_text(encoding="utf-8")
+    return list(csv.DictReader(text.splitlines()))
+
+
+ALL_ROWS = [(name, number, row) for name in FILES for number, row in enumerate(rows(name), start=2)]
+
+
+@pytest.mark.parametrize(("name", "line", "row"), ALL_ROWS, ids=[f"{n}:{i}" for n, i, _ in ALL_ROWS])
+def test_every_row_parses_and_matches_its_formula(name, line, row):
+    assert row["id"] and re.fullmatch(r"[a-z0-9][a-z0-9\-]*", row["id"]), "ids are lowercase slugs"
+    assert row["name"].strip()
+    assert row["citation"].strip(), "every row carries its source"
+    if not row["smiles"]:
+        assert not row["formula"]
+        return
+    mol = Chem.MolFromSmiles(row["smiles"])
+    assert mol is not None, f"unreadable SMILES {row['smiles']}"
+    assert rdMolDescriptors.CalcMolFormula(mol) == row["formula"]
+    assert not row.get("class") or row["class"] in CLASSES
+
+
+@pytest.mark.parametrize("name", BUNDLED_LISTS)
+def test_listings_have_instrument_schedule_date_and_clauses(name):
+    for row in rows(name):
+        assert row["jurisdiction"] == "UN"
+        assert row["instrument"] in INSTRUMENTS
+        assert row["schedule"] in SCHEDULES[row["instrument"]], row["id"]
+        assert row["status"] in ("controlled", "precursor", "excepted")
+        if row["status"] == "excepted":
+            assert row["excepted_from"], row["id"]
+            continue
+        since = date.fromisoformat(row["controlled_since"])
+        assert ENTRY_INTO_FORCE[row["instrument"]] <= since <= date.today(), row["id"]
+        assert set(filter(None, row["clauses"].split(";"))) <= CLAUSES, row["id"]
+        assert (row["status"] == "precursor") == (row["instrument"] == "1988 Convention"), row["id"]
+
+
+def test_ids_within_a_file_are_unique_per_listing():
+    for name in FILES:
+        keys = [(r["id"], r.get("instrument", ""), r.get("schedule", "")) for r in rows(name)]
+        assert len(keys) == len(set(keys)), name
+
+
+def test_references_between_rows_resolve():
+    ids = {row["id"] for _, _, row in ALL_ROWS}
+    for _, _, row in ALL_ROWS:
+        for constituent in filter(None, (row.get("constituents") or "").split(";")):
+            assert constituent in ids, f"{row['id']}: constituent {constituent}"
+        if row.get("excepted_from"):
+            assert row["excepted_from"] in ids
+
+
+def test_the_library_merges_and_every_structure_standardizes():
+    substances = bundled_substances()
+    assert len(substances) > 600
+    for substance in substances:
+        if substance.smiles:
+            standardize_text(substance.smiles)
+
+
+def test_no_known_substance_is_a_controlled_one():
+    controlled = {}
+    for substance in bundled_substances():
+        if substance.smiles and any(c.status in ("controlled", "precursor") for c in substance.controls):
+            controlled[Chem.MolToInchiKey(Chem.MolFromSmiles(substance.smiles))] = substance.id
+    for row in rows(BUNDLED_KNOWN):
+        if row["smiles"]:
+            key = Chem.MolToInchiKey(Chem.MolFromSmiles(row["smiles"]))
+            assert key not in controlled or controlled[key] == row["id"], row["id"]
+
+
+def test_the_issue_minimums_are_met():
+    listed = rows("un_1961.csv") + rows("un_1971.csv") + rows("un_1988.csv")
+    schedules = {(r["instrument"], r["schedule"]) for r in listed}
+    assert schedules == {(i, s) for i, ss in SCHEDULES.items() for s in ss}
+    assert len(rows(BUNDLED_KNOWN)) >= 200
+    for name in ("caffeine", "levamisole", "phenacetin", "lidocaine", "procaine", "benzocaine", "xylazine"):
+        assert any(r["name"].lower() == name for r in rows(BUNDLED_KNOWN)), name
+    plants = {r["id"] for r in listed if not r["smiles"]}
+    assert {"cannabis", "coca-leaf", "opium"} <= plants
