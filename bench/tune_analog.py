@@ -17,11 +17,10 @@ from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
+from bench.validation import rows
 from chem.library import ReferenceLibrary
 from chem.match import DEFAULT_POLICY, _neighbours, analog_by_similarity, neighbour_evidence
 from chem.standardize import standardize_text
-
-from bench.validation import rows
 
 
 def features(library: ReferenceLibrary):
