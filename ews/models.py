@@ -37,6 +37,7 @@ class Organisation(SQLModel, table=True):
     name: str = Field(max_length=200)
     kind: str = Field(max_length=16)
     country: str | None = Field(default=None, max_length=2)
+    contact_email: str | None = Field(default=None, max_length=320)
     created_at: datetime = _ts()
 
 
@@ -162,3 +163,134 @@ class AuditEntry(SQLModel, table=True):
     object_type: str = Field(max_length=32)
     object_id: str | None = Field(default=None, max_length=64)
     detail: dict = _json(dict)
+
+
+# --- alerts -----------------------------------------------------------------------------------
+
+ALERT_STATUSES = ("draft", "published", "dismissed", "cancelled")
+
+
+class Alert(SQLModel, table=True):
+    """One warning about one substance; repeated triggers update it rather than add more."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    dedup_key: str = Field(max_length=300, unique=True)
+    rule: str = Field(max_length=32, index=True)
+    status: str = Field(default="draft", max_length=16, index=True)
+    scope: str = Field(default="Public", max_length=16)
+    severity: str = Field(max_length=16, index=True)
+    urgency: str = Field(max_length=16)
+    certainty: str = Field(max_length=16)
+    event: str = Field(max_length=200)
+    headline: str = Field(max_length=400)
+    description: str = Field(default="", max_length=10_000)
+    instruction: str = Field(default="", max_length=4_000)
+    drug_class: str | None = Field(default=None, max_length=32, index=True)
+    verdict: str | None = Field(default=None, max_length=16)
+    substance_key: str = Field(max_length=27, index=True)
+    substance_id: str | None = Field(default=None, max_length=120)
+    substance_name: str | None = Field(default=None, max_length=300)
+    inchikey: str | None = Field(default=None, max_length=27)
+    smiles: str | None = Field(default=None, max_length=2000)
+    high_harm: bool = False
+    countries: list[str] = _json()
+    regions: list[dict] = _json()
+    evidence: dict = _json(dict)
+    reasons: list[str] = _json()
+    detection_count: int = 0
+    version: int = 0
+    origin_node: str | None = Field(default=None, max_length=200, index=True)
+    origin_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    published_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class AlertDetection(SQLModel, table=True):
+    """Which detections (components) fed an alert."""
+
+    __tablename__ = "alert_detection"
+    alert_id: str = Field(foreign_key="alert.id", primary_key=True, max_length=32)
+    component_id: str = Field(primary_key=True, max_length=32)
+    detection_id: str = Field(index=True, max_length=32)
+    country: str = Field(max_length=2)
+    region: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _ts()
+
+
+class AlertVersion(SQLModel, table=True):
+    """A published message of an alert: CAP Alert, Update or Cancel, with what it said."""
+
+    __tablename__ = "alert_version"
+    __table_args__ = (UniqueConstraint("alert_id", "version", name="uq_alert_version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: str = Field(foreign_key="alert.id", index=True, max_length=32)
+    version: int
+    msg_type: str = Field(max_length=8)
+    identifier: str = Field(max_length=300, unique=True)
+    references: list[str] = _json()
+    sent_at: datetime = _ts()
+    actor_organisation_id: str | None = Field(default=None, max_length=32)
+    snapshot: dict = _json(dict)
+
+
+DIGESTS = ("immediate", "daily", "weekly")
+LANGUAGES = ("en", "es", "pt", "fr")
+
+
+class Subscription(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    organisation_id: str = Field(foreign_key="organisation.id", index=True, max_length=32)
+    channel: str = Field(max_length=16)
+    url: str | None = Field(default=None, max_length=2000)
+    address: str | None = Field(default=None, max_length=320)
+    secret: str | None = Field(default=None, max_length=100)
+    filters: dict = _json(dict)
+    language: str = Field(default="en", max_length=5)
+    digest: str = Field(default="immediate", max_length=16)
+    active: bool = True
+    disabled_reason: str | None = Field(default=None, max_length=400)
+    failing_since: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    next_digest_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    created_at: datetime = _ts()
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one message to one target, retried until delivered or given up.
+
+    Its id is the ``webhook-id`` (and the e-mail Message-ID): the same on every retry.
+    """
+
+    __table_args__ = (Index("ix_delivery_due", "status", "next_attempt_at"),)
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    subscription_id: str | None = Field(default=None, foreign_key="subscription.id", index=True, max_length=32)
+    alert_id: str | None = Field(default=None, max_length=32, index=True)
+    alert_version: int | None = None
+    kind: str = Field(default="alert", max_length=16)
+    channel: str = Field(max_length=16)
+    target: str = Field(max_length=2000)
+    event_type: str = Field(max_length=64)
+    language: str = Field(default="en", max_length=5)
+    payload: dict = _json(dict)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = _ts()
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = _ts()
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class DigestItem(SQLModel, table=True):
+    """An alert version waiting for a subscription's daily or weekly digest."""
+
+    __tablename__ = "digest_item"
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: str = Field(foreign_key="subscription.id", index=True, max_length=32)
+    alert_id: str = Field(max_length=32)
+    alert_version: int
+    payload: dict = _json(dict)
+    created_at: datetime = _ts()
+    delivery_id: str | None = Field(default=None, max_length=32, index=True)

@@ -1,0 +1,296 @@
+"""Alert wording in English, Spanish, Portuguese and French.
+
+The templates take plain facts (names, codes, dates) and return the CAP text
+fields: ``event``, ``headline``, ``description``, ``instruction``.
+
+>>> t = alert_texts("new_substance", {"substance_name": "N-pyrrolidino protonitazene", "drug_class": "opioid",
+...     "country": "CO", "region": "Antioquia", "nearest": "protonitazene", "verdict": "analog"}, "es")
+>>> t["headline"]
+'Nueva sustancia detectada: N-pyrrolidino protonitazene (opioide), Colombia'
+"""
+
+from __future__ import annotations
+
+import pycountry
+
+LANGUAGES = ("en", "es", "pt", "fr")
+
+CLASS_LABELS = {
+    "en": {
+        "opioid": "opioid",
+        "synthetic_cannabinoid": "synthetic cannabinoid",
+        "cannabinoid": "cannabinoid",
+        "cathinone": "synthetic cathinone",
+        "phenethylamine": "phenethylamine",
+        "arylalkylamine": "arylalkylamine",
+        "tryptamine": "tryptamine",
+        "lysergamide": "lysergamide",
+        "arylcyclohexylamine": "arylcyclohexylamine",
+        "benzodiazepine": "benzodiazepine",
+        "piperazine": "piperazine",
+        "piperidine_pyrrolidine": "piperidine/pyrrolidine stimulant",
+        "aminoindane": "aminoindane",
+        "stimulant": "stimulant",
+        "sedative": "sedative",
+        "other": "psychoactive substance",
+    },
+    "es": {
+        "opioid": "opioide",
+        "synthetic_cannabinoid": "cannabinoide sintético",
+        "cannabinoid": "cannabinoide",
+        "cathinone": "catinona sintética",
+        "phenethylamine": "fenetilamina",
+        "arylalkylamine": "arilalquilamina",
+        "tryptamine": "triptamina",
+        "lysergamide": "lisergamida",
+        "arylcyclohexylamine": "arilciclohexilamina",
+        "benzodiazepine": "benzodiacepina",
+        "piperazine": "piperazina",
+        "piperidine_pyrrolidine": "estimulante piperidínico/pirrolidínico",
+        "aminoindane": "aminoindano",
+        "stimulant": "estimulante",
+        "sedative": "sedante",
+        "other": "sustancia psicoactiva",
+    },
+    "pt": {
+        "opioid": "opioide",
+        "synthetic_cannabinoid": "canabinoide sintético",
+        "cannabinoid": "canabinoide",
+        "cathinone": "catinona sintética",
+        "phenethylamine": "fenetilamina",
+        "arylalkylamine": "arilalquilamina",
+        "tryptamine": "triptamina",
+        "lysergamide": "lisergamida",
+        "arylcyclohexylamine": "arilciclo-hexilamina",
+        "benzodiazepine": "benzodiazepina",
+        "piperazine": "piperazina",
+        "piperidine_pyrrolidine": "estimulante piperidínico/pirrolidínico",
+        "aminoindane": "aminoindano",
+        "stimulant": "estimulante",
+        "sedative": "sedativo",
+        "other": "substância psicoativa",
+    },
+    "fr": {
+        "opioid": "opioïde",
+        "synthetic_cannabinoid": "cannabinoïde de synthèse",
+        "cannabinoid": "cannabinoïde",
+        "cathinone": "cathinone de synthèse",
+        "phenethylamine": "phénéthylamine",
+        "arylalkylamine": "arylalkylamine",
+        "tryptamine": "tryptamine",
+        "lysergamide": "lysergamide",
+        "arylcyclohexylamine": "arylcyclohexylamine",
+        "benzodiazepine": "benzodiazépine",
+        "piperazine": "pipérazine",
+        "piperidine_pyrrolidine": "stimulant pipéridinique/pyrrolidinique",
+        "aminoindane": "aminoindane",
+        "stimulant": "stimulant",
+        "sedative": "sédatif",
+        "other": "substance psychoactive",
+    },
+}
+
+_EVENTS = {
+    "new_substance": {
+        "en": "New psychoactive substance",
+        "es": "Nueva sustancia psicoactiva",
+        "pt": "Nova substância psicoativa",
+        "fr": "Nouvelle substance psychoactive",
+    },
+    "first_in_country": {
+        "en": "First detection in country",
+        "es": "Primera detección en el país",
+        "pt": "Primeira detecção no país",
+        "fr": "Première détection dans le pays",
+    },
+    "high_harm": {
+        "en": "High-harm substance",
+        "es": "Sustancia de alto riesgo",
+        "pt": "Substância de alto risco",
+        "fr": "Substance à haut risque",
+    },
+    "cluster": {
+        "en": "Cluster of detections",
+        "es": "Conglomerado de detecciones",
+        "pt": "Aglomerado de detecções",
+        "fr": "Groupe de détections",
+    },
+    "unexpected_content": {
+        "en": "Unexpected content",
+        "es": "Contenido inesperado",
+        "pt": "Conteúdo inesperado",
+        "fr": "Contenu inattendu",
+    },
+    "regional_spread": {
+        "en": "Substance detected in several countries",
+        "es": "Sustancia detectada en varios países",
+        "pt": "Substância detectada em vários países",
+        "fr": "Substance détectée dans plusieurs pays",
+    },
+}
+
+_HEADLINES = {
+    "new_substance": {
+        "en": "New substance detected: {name} ({label}), {place}",
+        "es": "Nueva sustancia detectada: {name} ({label}), {place}",
+        "pt": "Nova substância detectada: {name} ({label}), {place}",
+        "fr": "Nouvelle substance détectée : {name} ({label}), {place}",
+    },
+    "first_in_country": {
+        "en": "{name} ({label}) detected for the first time in {place}",
+        "es": "{name} ({label}) detectado por primera vez en {place}",
+        "pt": "{name} ({label}) detectado pela primeira vez em {place}",
+        "fr": "{name} ({label}) détecté pour la première fois : {place}",
+    },
+    "high_harm": {
+        "en": "High-harm {label} {name} detected again, {place}",
+        "es": "{label} de alto riesgo {name} detectado de nuevo, {place}",
+        "pt": "{label} de alto risco {name} detectado novamente, {place}",
+        "fr": "{label} à haut risque {name} de nouveau détecté, {place}",
+    },
+    "cluster": {
+        "en": "{count} detections of {name} in {place} within {days} days",
+        "es": "{count} detecciones de {name} en {place} en {days} días",
+        "pt": "{count} detecções de {name} em {place} em {days} dias",
+        "fr": "{count} détections de {name} à {place} en {days} jours",
+    },
+    "unexpected_content": {
+        "en": "{name} ({label}) found in a sample sold as {sold_as}, {place}",
+        "es": "{name} ({label}) hallado en una muestra vendida como {sold_as}, {place}",
+        "pt": "{name} ({label}) encontrado numa amostra vendida como {sold_as}, {place}",
+        "fr": "{name} ({label}) trouvé dans un échantillon vendu comme {sold_as}, {place}",
+    },
+    "regional_spread": {
+        "en": "{name} ({label}) now detected in {count} countries: {places}",
+        "es": "{name} ({label}) detectado ya en {count} países: {places}",
+        "pt": "{name} ({label}) já detectado em {count} países: {places}",
+        "fr": "{name} ({label}) désormais détecté dans {count} pays : {places}",
+    },
+}
+
+_STATUS_PHRASES = {
+    "analog": {
+        "en": "It is not under control but is structurally related to {nearest}.",
+        "es": "No está sometida a fiscalización, pero está relacionada estructuralmente con {nearest}.",
+        "pt": "Não está sob controle, mas é estruturalmente relacionada com {nearest}.",
+        "fr": "Elle n'est pas placée sous contrôle mais est structurellement apparentée à {nearest}.",
+    },
+    "controlled": {
+        "en": "It is under control ({controls}).",
+        "es": "Está sometida a fiscalización ({controls}).",
+        "pt": "Está sob controle ({controls}).",
+        "fr": "Elle est placée sous contrôle ({controls}).",
+    },
+    "no_match": {
+        "en": "It matches no substance or drug family in the reference library.",
+        "es": "No coincide con ninguna sustancia ni familia de la biblioteca de referencia.",
+        "pt": "Não corresponde a nenhuma substância ou família da biblioteca de referência.",
+        "fr": "Elle ne correspond à aucune substance ni famille de la bibliothèque de référence.",
+    },
+}
+
+_DETECTED = {
+    "en": "Detected in {place}{when} ({count} detection(s) so far).",
+    "es": "Detectada en {place}{when} ({count} detección(es) hasta ahora).",
+    "pt": "Detectada em {place}{when} ({count} detecção(ões) até agora).",
+    "fr": "Détectée à {place}{when} ({count} détection(s) à ce jour).",
+}
+_WHEN = {"en": " (seized {date})", "es": " (incautada el {date})", "pt": " (apreendida em {date})", "fr": " (saisie le {date})"}
+
+_INSTRUCTIONS = {
+    "opioid": {
+        "en": "Alert emergency services and harm-reduction services: potent opioid, overdose risk; make naloxone "
+        "available, and several doses may be needed. Report further detections.",
+        "es": "Alertar a los servicios de emergencia y de reducción de daños: opioide potente, riesgo de sobredosis; "
+        "disponer de naloxona, pueden requerirse varias dosis. Notificar nuevas detecciones.",
+        "pt": "Alertar os serviços de emergência e de redução de danos: opioide potente, risco de overdose; "
+        "disponibilizar naloxona, podem ser necessárias várias doses. Notificar novas detecções.",
+        "fr": "Alerter les services d'urgence et de réduction des risques : opioïde puissant, risque de surdose ; "
+        "rendre la naloxone disponible, plusieurs doses peuvent être nécessaires. Signaler toute nouvelle détection.",
+    },
+    "benzodiazepine": {
+        "en": "Alert emergency and harm-reduction services: designer benzodiazepine, risk of deep sedation, "
+        "especially with opioids or alcohol. Report further detections.",
+        "es": "Alertar a los servicios de emergencia y de reducción de daños: benzodiacepina de diseño, riesgo de "
+        "sedación profunda, sobre todo con opioides o alcohol. Notificar nuevas detecciones.",
+        "pt": "Alertar os serviços de emergência e de redução de danos: benzodiazepina de síntese, risco de "
+        "sedação profunda, sobretudo com opioides ou álcool. Notificar novas detecções.",
+        "fr": "Alerter les services d'urgence et de réduction des risques : benzodiazépine de synthèse, risque de "
+        "sédation profonde, surtout avec des opioïdes ou de l'alcool. Signaler toute nouvelle détection.",
+    },
+    "default": {
+        "en": "Inform health, harm-reduction and forensic services; confirm the identification and report "
+        "further detections.",
+        "es": "Informar a los servicios de salud, de reducción de daños y forenses; confirmar la identificación y "
+        "notificar nuevas detecciones.",
+        "pt": "Informar os serviços de saúde, de redução de danos e forenses; confirmar a identificação e "
+        "notificar novas detecções.",
+        "fr": "Informer les services de santé, de réduction des risques et de police scientifique ; confirmer "
+        "l'identification et signaler toute nouvelle détection.",
+    },
+}
+
+
+def country_name(code: str | None, language: str = "en") -> str:
+    if not code:
+        return ""
+    country = pycountry.countries.get(alpha_2=code)
+    if country is None:
+        return code
+    if language == "en":
+        return getattr(country, "common_name", None) or country.name
+    try:
+        import gettext
+
+        translation = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language])
+        return translation.gettext(country.name)
+    except OSError:
+        return country.name
+
+
+def class_label(drug_class: str | None, language: str) -> str:
+    labels = CLASS_LABELS.get(language, CLASS_LABELS["en"])
+    return labels.get(drug_class or "other", labels["other"])
+
+
+def _place(facts: dict, language: str) -> str:
+    name = country_name(facts.get("country"), language)
+    region = facts.get("region")
+    return f"{region}, {name}" if region else name
+
+
+def alert_texts(rule: str, facts: dict, language: str = "en") -> dict[str, str]:
+    """CAP ``event``, ``headline``, ``description`` and ``instruction`` in ``language``."""
+    language = language if language in LANGUAGES else "en"
+    name = facts.get("substance_name") or facts.get("formula") or "?"
+    label = class_label(facts.get("drug_class"), language)
+    place = _place(facts, language)
+    places = ", ".join(country_name(c, language) for c in facts.get("countries", []))
+    headline = _HEADLINES.get(rule, _HEADLINES["new_substance"])[language].format(
+        name=name,
+        label=label,
+        place=place,
+        count=facts.get("detection_count") or len(facts.get("countries", [])) or 1,
+        days=facts.get("window_days", ""),
+        sold_as=facts.get("sold_as") or "?",
+        places=places,
+    )
+    verdict = facts.get("verdict") or "no_match"
+    status = _STATUS_PHRASES.get(verdict, _STATUS_PHRASES["no_match"])[language].format(
+        nearest=facts.get("nearest") or facts.get("family") or label, controls=facts.get("controls") or ""
+    )
+    when = _WHEN[language].format(date=facts["seized_on"]) if facts.get("seized_on") else ""
+    detected = _DETECTED[language].format(place=place, when=when, count=facts.get("detection_count") or 1)
+    formula = f" [{facts['formula']}]" if facts.get("formula") else ""
+    description = f"{name}{formula}. {status} {detected}"
+    instruction_key = facts.get("drug_class") if facts.get("drug_class") in _INSTRUCTIONS else "default"
+    return {
+        "event": _EVENTS.get(rule, _EVENTS["new_substance"])[language],
+        "headline": headline[:400],
+        "description": description,
+        "instruction": _INSTRUCTIONS[instruction_key][language],
+    }
+
+
+def all_texts(rule: str, facts: dict) -> dict[str, dict[str, str]]:
+    return {language: alert_texts(rule, facts, language) for language in LANGUAGES}
