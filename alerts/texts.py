@@ -6,7 +6,7 @@ fields: ``event``, ``headline``, ``description``, ``instruction``.
 >>> t = alert_texts("new_substance", {"substance_name": "N-pyrrolidino protonitazene", "drug_class": "opioid",
 ...     "country": "CO", "region": "Antioquia", "nearest": "protonitazene", "verdict": "analog"}, "es")
 >>> t["headline"]
-'Nueva sustancia detectada: N-pyrrolidino protonitazene (opioide), Colombia'
+'Nueva sustancia detectada: N-pyrrolidino protonitazene (opioide), Antioquia, Colombia'
 """
 
 from __future__ import annotations
