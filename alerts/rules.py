@@ -126,7 +126,14 @@ def evaluate(facts: ComponentFacts, cluster: ClusterPolicy) -> list[Trigger]:
         if facts.verdict == "no_match" and not facts.high_harm:
             severity = "Minor"
         triggers.append(
-            Trigger("new_substance", f"new:{substance}", severity, urgency, certainty, ("first detection in the network",))
+            Trigger(
+                "new_substance",
+                f"new:{substance}",
+                severity,
+                urgency,
+                certainty,
+                ("first detection in the network",),
+            )
         )
     elif _of_concern(facts) and facts.first_in_country:
         severity, urgency = _harm(facts, new=False)
@@ -143,7 +150,14 @@ def evaluate(facts: ComponentFacts, cluster: ClusterPolicy) -> list[Trigger]:
     elif facts.verdict == "analog" and facts.high_harm:
         # a high-harm analog again: one running alert per substance keeps its count and countries
         triggers.append(
-            Trigger("high_harm", f"new:{substance}", "Extreme", "Immediate", certainty, ("high-harm analog detected again",))
+            Trigger(
+                "high_harm",
+                f"new:{substance}",
+                "Extreme",
+                "Immediate",
+                certainty,
+                ("high-harm analog detected again",),
+            )
         )
     if _of_concern(facts) and facts.recent_in_region >= cluster.threshold:
         high = facts.high_harm or facts.drug_class in HIGH_HARM_CLASSES
@@ -181,6 +195,7 @@ def evaluate(facts: ComponentFacts, cluster: ClusterPolicy) -> list[Trigger]:
 
 
 # --- what a sample was sold as -----------------------------------------------------------------
+
 
 def _fold(text: str) -> str:
     """Lowercase, accents removed, punctuation to spaces: 'Éxtasis' -> 'extasis'."""

@@ -195,7 +195,12 @@ _DETECTED = {
     "pt": "Detectada em {place}{when} ({count} detecção(ões) até agora).",
     "fr": "Détectée à {place}{when} ({count} détection(s) à ce jour).",
 }
-_WHEN = {"en": " (seized {date})", "es": " (incautada el {date})", "pt": " (apreendida em {date})", "fr": " (saisie le {date})"}
+_WHEN = {
+    "en": " (seized {date})",
+    "es": " (incautada el {date})",
+    "pt": " (apreendida em {date})",
+    "fr": " (saisie le {date})",
+}
 
 _INSTRUCTIONS = {
     "opioid": {

@@ -61,6 +61,15 @@ def _smarts(text: str, where: str) -> Chem.Mol:
     return pattern
 
 
+def _strings(entry: dict, key: str, where: str) -> tuple[str, ...]:
+    # A bare string where a list is expected would otherwise be iterated
+    # character by character: `patterns = "C"` silently becoming one-atom SMARTS.
+    value = entry.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise FamilyDataError(f"{where}: {key} must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
 def parse_families(document: dict, source: str = "families.toml") -> list[FamilyRule]:
     rules = []
     seen: set[str] = set()
@@ -72,18 +81,23 @@ def parse_families(document: dict, source: str = "families.toml") -> list[Family
         seen.add(rule_id)
         if entry.get("class") not in CLASSES:
             raise FamilyDataError(f"{where}: class {entry.get('class')!r} is not one of {sorted(CLASSES)}")
-        if not entry.get("patterns"):
+        patterns = _strings(entry, "patterns", where)
+        if not patterns:
             raise FamilyDataError(f"{where}: no patterns")
+        high_harm = entry.get("high_harm", False)
+        if not isinstance(high_harm, bool):
+            # bool("false") is True: a quoted flag would raise every alert's severity
+            raise FamilyDataError(f"{where}: high_harm must be true or false, got {high_harm!r}")
         rules.append(
             FamilyRule(
                 id=rule_id,
                 name=entry.get("name", rule_id),
                 drug_class=entry["class"],
-                high_harm=bool(entry.get("high_harm", False)),
-                patterns=tuple(_smarts(p, where) for p in entry["patterns"]),
-                exclude=tuple(_smarts(p, where) for p in entry.get("exclude", [])),
-                examples=tuple(entry.get("examples", [])),
-                counterexamples=tuple(entry.get("counterexamples", [])),
+                high_harm=high_harm,
+                patterns=tuple(_smarts(p, where) for p in patterns),
+                exclude=tuple(_smarts(p, where) for p in _strings(entry, "exclude", where)),
+                examples=_strings(entry, "examples", where),
+                counterexamples=_strings(entry, "counterexamples", where),
                 citation=entry.get("citation", ""),
             )
         )

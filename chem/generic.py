@@ -40,6 +40,7 @@ True
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ from importlib import resources
 from pathlib import Path
 
 from rdkit import Chem
+from rdkit.Chem import rdqueries
+from rdkit.Chem.MolStandardize import rdMolStandardize
 
 from chem.classes import CLASSES
 
@@ -107,6 +110,70 @@ class Substituent:
             if neighbor.GetIdx() in rest
         )
         return Substituent(self.mol, frozenset(rest), attachments)
+
+
+MAX_TAUTOMERS = 64
+"""Bound on the tautomers of one molecule tried against the definitions."""
+
+_TAUTOMER_CACHE: dict[int, tuple[Chem.Mol, tuple[Chem.Mol, ...]]] = {}
+_TAUTOMER_CACHE_SIZE = 16
+
+
+def _tautomers(mol: Chem.Mol) -> tuple[Chem.Mol, ...]:
+    """Other tautomers of ``mol`` (same atom indices), enumerated once per molecule object.
+
+    The cache holds the molecule itself, so its ``id`` cannot be reused while cached.
+    """
+    cached = _TAUTOMER_CACHE.get(id(mol))
+    if cached is not None and cached[0] is mol:
+        return cached[1]
+    enumerator = rdMolStandardize.TautomerEnumerator()
+    enumerator.SetMaxTautomers(MAX_TAUTOMERS)
+    enumerator.SetMaxTransforms(1000)
+    written = Chem.MolToSmiles(mol)
+    try:
+        tautomers = tuple(t for t in enumerator.Enumerate(mol) if Chem.MolToSmiles(t) != written)
+    except (RuntimeError, ValueError):  # pragma: no cover - defensive: unusual valences
+        tautomers = ()
+    if len(_TAUTOMER_CACHE) >= _TAUTOMER_CACHE_SIZE:
+        _TAUTOMER_CACHE.pop(next(iter(_TAUTOMER_CACHE)))
+    _TAUTOMER_CACHE[id(mol)] = (mol, tautomers)
+    return tautomers
+
+
+_ELEMENT = re.compile(r"^(#\d+|Cl|Br|[BCNOSPFI]|[cnosp])(?![a-z])")
+
+
+def _skeleton(core: Chem.Mol) -> Chem.Mol:
+    """The core as a graph of elements and ring atoms with any bond orders: what every tautomer
+    of a covered molecule keeps, so a cheap test before tautomers are enumerated.
+
+    A core atom written as one element keeps it; other atom queries (``[R]``, ``[c,n]``) match
+    any atom. Atoms in a ring of the core must be ring atoms.
+    """
+    core.UpdatePropertyCache(strict=False)
+    Chem.FastFindRings(core)
+    skeleton = Chem.RWMol()
+    for atom in core.GetAtoms():
+        first = atom.GetSmarts().strip("[]").split(":")[0].split(";")[0].split("&")[0]
+        found = _ELEMENT.match(first)
+        element = None
+        if found and "," not in first:
+            token = found.group(1)
+            element = (
+                int(token[1:])
+                if token.startswith("#")
+                else Chem.GetPeriodicTable().GetAtomicNumber(token.capitalize())
+            )
+        query = rdqueries.AtomNumEqualsQueryAtom(element) if element else rdqueries.AtomNumGreaterQueryAtom(0)
+        if atom.IsInRing():
+            query.ExpandQuery(rdqueries.IsInRingQueryAtom())
+        skeleton.AddAtom(query)
+    for bond in core.GetBonds():
+        skeleton.AddBond(bond.GetBeginAtomIdx(), bond.GetEndAtomIdx(), Chem.BondType.SINGLE)
+        index = skeleton.GetBondBetweenAtoms(bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()).GetIdx()
+        skeleton.ReplaceBond(index, Chem.BondFromSmarts("~"))
+    return skeleton.GetMol()
 
 
 # --- the group vocabulary -------------------------------------------------------------------
@@ -420,6 +487,8 @@ def _fragment_smiles(mol: Chem.Mol, keep: set[int] | frozenset[int], dummies: It
         editable.RemoveAtom(index)
     fragment = editable.GetMol()
     for atom in fragment.GetAtoms():
+        atom.SetAtomMapNum(0)
+        atom.SetIsotope(0)
         if atom.GetAtomicNum() and not (atom.GetIsAromatic() and atom.GetAtomicNum() != 6):
             atom.SetNoImplicit(False)
             atom.SetNumExplicitHs(0)
@@ -1540,14 +1609,34 @@ class GenericDefinition:
     core_smarts: str = ""
     _site_of_query_atom: dict[int, int] = field(default_factory=dict, compare=False, repr=False)
     _core_bonds: frozenset[tuple[int, int]] = field(default_factory=frozenset, compare=False, repr=False)
+    _skeleton: Chem.Mol = field(default_factory=Chem.Mol, compare=False, repr=False)
 
     def in_force(self, on: date) -> bool:
         return self.effective <= on
 
     def covers(self, mol: Chem.Mol, skeleton_key: str | None = None) -> tuple[int, ...] | None:
-        """Atoms of ``mol`` matching the core, when ``mol`` is covered; else None."""
-        if skeleton_key is not None and skeleton_key in self.excluded:
-            return None
+        """Atoms of ``mol`` matching the core, when ``mol`` is covered; else None.
+
+        A tautomer of ``mol`` that the definition covers counts too (the same substance drawn
+        another way: standardization may pick a tautomer the law's drawing does not use). The
+        atom indices returned are those of ``mol``. Excluded compounds are recognized by
+        ``skeleton_key`` (first InChIKey block), computed from ``mol`` when not given.
+        """
+        if self.excluded:
+            if skeleton_key is None:
+                skeleton_key = Chem.MolToInchiKey(mol).split("-")[0]
+            if skeleton_key in self.excluded:
+                return None
+        found = self._covers_form(mol)
+        if found is not None or not mol.HasSubstructMatch(self._skeleton):
+            return found
+        for tautomer in _tautomers(mol):
+            found = self._covers_form(tautomer)
+            if found is not None:
+                return found
+        return None
+
+    def _covers_form(self, mol: Chem.Mol) -> tuple[int, ...] | None:
         if not mol.HasSubstructMatch(self.core):
             return None
         for match in mol.GetSubstructMatches(self.core, uniquify=False, maxMatches=MAX_CORE_MATCHES):
@@ -1643,6 +1732,7 @@ def parse_definition(entry: dict, source: str = "generic definition") -> Generic
         core_smarts=entry["core"],
         _site_of_query_atom=site_of_query_atom,
         _core_bonds=core_bonds,
+        _skeleton=_skeleton(core),
     )
 
 

@@ -464,6 +464,7 @@ def match(
             drug_class = drug_class or substance.drug_class
 
     generic_elsewhere = False
+    generic_class: str | None = None
     for definition in library.definitions:
         atoms = definition.covers(std.mol, std.skeleton_key)
         if atoms is None:
@@ -502,26 +503,33 @@ def match(
             )
         elif definition.in_force(as_of):
             generic_elsewhere = True
-        drug_class = drug_class or definition.drug_class
+        generic_class = generic_class or definition.drug_class
 
     family_hits = []
     if policy.use_families:
+        found_families = []
         for rule in library.families:
             atoms = rule.matching_atoms(std.mol)
             if atoms is not None:
-                family_hits.append(rule)
-                matches.append(
-                    {
-                        "kind": "family",
-                        "substance": {"id": rule.id, "name": rule.name},
-                        "score": 1.0,
-                        "family": {"id": rule.id, "name": rule.name, "class": rule.drug_class},
-                        "shared_atoms": sorted(atoms),
-                    }
-                )
+                found_families.append((rule, atoms))
                 high_harm = high_harm or rule.high_harm
+        # The most specific family first: the one whose pattern explains most atoms
+        # (a cathinone is also a phenethylamine; its class is cathinone).
+        found_families.sort(key=lambda pair: -len(pair[1]))
+        for rule, atoms in found_families:
+            family_hits.append(rule)
+            matches.append(
+                {
+                    "kind": "family",
+                    "substance": {"id": rule.id, "name": rule.name},
+                    "score": 1.0,
+                    "family": {"id": rule.id, "name": rule.name, "class": rule.drug_class},
+                    "shared_atoms": sorted(atoms),
+                }
+            )
         if family_hits:
             drug_class = drug_class or family_hits[0].drug_class
+    drug_class = drug_class or generic_class  # a legal group is a coarser class than a chemical family
 
     # Similarity evidence is always reported; the MCS is paid for only when
     # nothing above has decided (it is the expensive step).

@@ -9,12 +9,13 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ews import problems
-from ews.api import admin, detections, health, reference
+from ews.api import admin, alerts, detections, health, reference, subscriptions
 from ews.api.deps import Node
 from ews.config import Settings, get_settings
 from ews.db import engine_for
 from ews.metrics import LATENCY, REQUESTS
 from ews.problems import Problem, problem_response
+from ews.services.alerting import Alerting
 from ews.services.identify import Identifier
 from ews.services.library import LibraryHolder
 
@@ -95,7 +96,15 @@ class Metrics:
 def build_node(settings: Settings) -> Node:
     engine = engine_for(settings.database_url)
     holder = LibraryHolder(engine)
-    return Node(settings=settings, engine=engine, library=holder, identifier=Identifier(holder))
+    alerting = Alerting(settings, holder)
+    return Node(
+        settings=settings,
+        engine=engine,
+        library=holder,
+        identifier=Identifier(holder),
+        alerting=alerting,
+        detection_listeners=[alerting],
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -116,7 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.node = node
     problems.install(app)
-    for module in (health, detections, reference, admin):
+    for module in (health, detections, reference, alerts, subscriptions, admin):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(Metrics)

@@ -185,6 +185,8 @@ class Alert(SQLModel, table=True):
     headline: str = Field(max_length=400)
     description: str = Field(default="", max_length=10_000)
     instruction: str = Field(default="", max_length=4_000)
+    texts: dict = _json(dict)  # {language: {event, headline, description, instruction}}
+    facts: dict = _json(dict)  # what the wording was made from (names, places, counts)
     drug_class: str | None = Field(default=None, max_length=32, index=True)
     verdict: str | None = Field(default=None, max_length=16)
     substance_key: str = Field(max_length=27, index=True)

@@ -54,3 +54,72 @@ def get_json(url: str, **kwargs):
     response = httpx.get(url, timeout=10, **kwargs)
     response.raise_for_status()
     return response.json()
+
+
+class WebhookReceiver:
+    """A real HTTP server on 127.0.0.1 recording webhook requests.
+
+    ``behaviour[path]`` is a list of responses to give in turn (the last one
+    repeats): an int status, ``("status", {"header": "value"})``, or
+    ``("sleep", seconds)`` to answer 200 after a delay.
+    """
+
+    def __init__(self) -> None:
+        import http.server
+
+        self.requests: list[dict] = []
+        self.behaviour: dict[str, list] = {}
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("content-length", 0))
+                body = self.rfile.read(length)
+                with receiver.lock:
+                    plan = receiver.behaviour.get(self.path, [200])
+                    seen = sum(1 for r in receiver.requests if r["path"] == self.path)
+                    step = plan[min(seen, len(plan) - 1)]
+                    receiver.requests.append(
+                        {
+                            "path": self.path,
+                            "headers": dict(self.headers.items()),
+                            "body": body,
+                            "at": time.monotonic(),
+                        }
+                    )
+                status, headers = 200, {}
+                if isinstance(step, tuple) and step[0] == "sleep":
+                    time.sleep(step[1])
+                elif isinstance(step, tuple):
+                    status, headers = step
+                else:
+                    status = step
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def received(self, path: str | None = None) -> list[dict]:
+        with self.lock:
+            return [r for r in self.requests if path is None or r["path"] == path]
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from ews.auth import KeyCache, Principal
 from ews.config import Settings
 from ews.problems import Problem
+from ews.services.alerting import Alerting
 from ews.services.identify import Identifier
 from ews.services.library import LibraryHolder
 
@@ -24,6 +25,7 @@ class Node:
     engine: Engine
     library: LibraryHolder
     identifier: Identifier
+    alerting: Alerting
     keys: KeyCache = field(default_factory=KeyCache)
     detection_listeners: list = field(default_factory=list)
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 22:53:14.190202
+Create Date: 2026-11-27 22:55:02.246593
 """
 
 from collections.abc import Sequence
@@ -35,6 +35,8 @@ def upgrade() -> None:
         sa.Column("headline", sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
         sa.Column("description", sqlmodel.sql.sqltypes.AutoString(length=10000), nullable=False),
         sa.Column("instruction", sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
+        sa.Column("texts", ews.db.JSONType, nullable=False),
+        sa.Column("facts", ews.db.JSONType, nullable=False),
         sa.Column("drug_class", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("verdict", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
         sa.Column("substance_key", sqlmodel.sql.sqltypes.AutoString(length=27), nullable=False),

@@ -1,0 +1,1 @@
+"""Delivery channels: each one sends an :class:`~alerts.channels.base.OutboundMessage` and reports an outcome."""

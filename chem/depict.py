@@ -1,0 +1,45 @@
+"""Structure drawings: a 2D depiction of a SMILES as PNG bytes, for e-mails and web pages.
+
+Drawn by RDKit's Cairo renderer in memory. Builds of RDKit without Cairo
+have no ``MolDraw2DCairo``; there, and for SMILES that cannot be read, the
+answer is None and the caller goes without a picture.
+
+>>> import struct
+>>> drawing = png("CCN(CC)CCn1c(Cc2ccc(OC(C)C)cc2)nc2cc([N+](=O)[O-])ccc21")
+>>> drawing[:8] == PNG_SIGNATURE
+True
+>>> struct.unpack(">II", drawing[16:24])  # width and height from the IHDR chunk
+(400, 300)
+>>> struct.unpack(">II", png("c1ccccc1", size=(200, 150))[16:24])
+(200, 150)
+>>> png("C1CC(C") is None
+True
+"""
+
+from __future__ import annotations
+
+from rdkit.Chem.Draw import rdMolDraw2D
+
+from chem.errors import StructureError
+from chem.read import read_smiles
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_SIDE = 2000
+"""Pixels; a larger drawing is refused rather than allocated."""
+
+
+def png(smiles: str, size: tuple[int, int] = (400, 300)) -> bytes | None:
+    """PNG bytes of a 2D drawing of ``smiles``, or None when it cannot be read or drawn here."""
+    width, height = size
+    if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
+        raise ValueError(f"size {size!r}: width and height must be between 1 and {MAX_SIDE} pixels")
+    if not hasattr(rdMolDraw2D, "MolDraw2DCairo"):
+        return None
+    try:
+        mol = read_smiles(smiles)
+    except StructureError:
+        return None
+    drawer = rdMolDraw2D.MolDraw2DCairo(width, height)
+    rdMolDraw2D.PrepareAndDrawMolecule(drawer, mol)
+    drawer.FinishDrawing()
+    return drawer.GetDrawingText()

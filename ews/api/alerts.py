@@ -1,0 +1,171 @@
+"""Alerts: read, review (publish, edit, dismiss, cancel), and CAP 1.2."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session, select
+
+from alerts.cap import CAP_MEDIA_TYPE, to_cap_xml
+from alerts.rules import SEVERITIES
+from chem.classes import CLASSES
+from ews.api.deps import Node, node, optional_principal, require, session
+from ews.auth import Principal
+from ews.models import ALERT_STATUSES, Alert, AlertVersion
+from ews.problems import Problem, field_error, invalid
+from ews.schemas import country_code
+from ews.services import review
+from ews.services.alerting import alert_view
+
+router = APIRouter(prefix="/api/v1", tags=["alerts"])
+REVIEWERS = ("authority", "regional", "admin")
+
+
+class AlertEdit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    language: Literal["en", "es", "pt", "fr"] = "en"
+    headline: str | None = Field(default=None, min_length=3, max_length=400)
+    description: str | None = Field(default=None, max_length=10_000)
+    instruction: str | None = Field(default=None, max_length=4_000)
+    severity: Literal["Extreme", "Severe", "Moderate", "Minor", "Unknown"] | None = None
+    urgency: Literal["Immediate", "Expected", "Future", "Past", "Unknown"] | None = None
+    certainty: Literal["Observed", "Likely", "Possible", "Unlikely", "Unknown"] | None = None
+    scope: Literal["Public", "Restricted"] | None = None
+
+
+def _latest_version(db: Session, alert: Alert) -> AlertVersion | None:
+    return db.exec(
+        select(AlertVersion).where(AlertVersion.alert_id == alert.id).order_by(AlertVersion.version.desc())  # type: ignore[attr-defined]
+    ).first()
+
+
+def _view(db: Session, alert: Alert, state: Node) -> dict:
+    return alert_view(db, alert, state.settings.base_url, _latest_version(db, alert))
+
+
+@router.get("/alerts", summary="Alerts visible to this key, newest first")
+def list_alerts(
+    status: str | None = None,
+    severity: str | None = None,
+    country: str | None = None,
+    drug_class: Annotated[str | None, Query(alias="class")] = None,
+    cursor: str | None = None,
+    limit: int = Query(default=50, ge=1, le=200),
+    caller: Principal = Depends(require("lab", *REVIEWERS)),
+    db: Session = Depends(session),
+    state: Node = Depends(node),
+):
+    errors = []
+    if status and status not in ALERT_STATUSES:
+        errors.append(field_error("status", f"one of {', '.join(ALERT_STATUSES)}"))
+    if severity and severity not in SEVERITIES:
+        errors.append(field_error("severity", f"one of {', '.join(SEVERITIES)}"))
+    if drug_class and drug_class not in CLASSES:
+        errors.append(field_error("class", f"one of {', '.join(sorted(CLASSES))}"))
+    if country:
+        try:
+            country = country_code(country)
+        except ValueError as error:
+            errors.append(field_error("country", str(error)))
+    if errors:
+        raise invalid(errors)
+    page, next_cursor = review.search(
+        db, caller, review.AlertFilter(status, severity, country, drug_class), cursor, limit
+    )
+    return {"items": [_view(db, a, state) for a in page], "next_cursor": next_cursor}
+
+
+@router.get("/alerts/{alert_id}.cap", summary="The alert's latest published version as an OASIS CAP 1.2 message")
+def get_alert_cap(
+    alert_id: str,
+    caller: Principal | None = Depends(optional_principal),
+    db: Session = Depends(session),
+    state: Node = Depends(node),
+):
+    alert = review.get_readable(db, caller, alert_id)
+    version = _latest_version(db, alert)
+    if version is None:
+        raise Problem(404, "Not found", "the alert has not been published; CAP exists only for published versions")
+    xml = to_cap_xml(version.snapshot, sender=state.settings.node_id)
+    return Response(xml, media_type=CAP_MEDIA_TYPE)
+
+
+@router.get("/alerts/{alert_id}", summary="One alert")
+def get_alert(
+    alert_id: str,
+    caller: Principal = Depends(require("lab", *REVIEWERS)),
+    db: Session = Depends(session),
+    state: Node = Depends(node),
+):
+    return _view(db, review.get_readable(db, caller, alert_id), state)
+
+
+@router.get("/alerts/{alert_id}/versions", summary="Every published version (CAP Alert, Update, Cancel)")
+def list_versions(
+    alert_id: str,
+    caller: Principal = Depends(require("lab", *REVIEWERS)),
+    db: Session = Depends(session),
+):
+    alert = review.get_readable(db, caller, alert_id)
+    versions = db.exec(
+        select(AlertVersion).where(AlertVersion.alert_id == alert.id).order_by(AlertVersion.version)  # type: ignore[arg-type]
+    ).all()
+    return {
+        "items": [
+            {
+                "version": v.version,
+                "msg_type": v.msg_type,
+                "identifier": v.identifier,
+                "references": v.references,
+                "sent_at": v.sent_at.isoformat(),
+                "snapshot": v.snapshot,
+            }
+            for v in versions
+        ]
+    }
+
+
+def _action(alert_id: str, caller: Principal, state: Node, act) -> dict:
+    from ews.db import session_scope
+
+    with session_scope(state.engine) as db:
+        alert = review.get_reviewable(db, caller, alert_id)
+        act(db, alert)
+        db.flush()
+        return _view(db, alert, state)
+
+
+@router.post("/alerts/{alert_id}:publish", summary="Publish a draft (or re-publish a dismissed alert)")
+def publish_alert(alert_id: str, caller: Principal = Depends(require(*REVIEWERS)), state: Node = Depends(node)):
+    return _action(alert_id, caller, state, lambda db, a: review.publish(db, state.alerting, a, caller))
+
+
+@router.post("/alerts/{alert_id}:dismiss", summary="Dismiss a draft")
+def dismiss_alert(alert_id: str, caller: Principal = Depends(require(*REVIEWERS)), state: Node = Depends(node)):
+    return _action(alert_id, caller, state, lambda db, a: review.dismiss(db, a, caller))
+
+
+@router.post("/alerts/{alert_id}:cancel", summary="Cancel a published alert (CAP Cancel)")
+def cancel_alert(alert_id: str, caller: Principal = Depends(require(*REVIEWERS)), state: Node = Depends(node)):
+    return _action(alert_id, caller, state, lambda db, a: review.cancel(db, state.alerting, a, caller))
+
+
+@router.patch("/alerts/{alert_id}", summary="Edit wording or grading; a published alert gets a CAP Update")
+def edit_alert(
+    alert_id: str,
+    payload: AlertEdit,
+    caller: Principal = Depends(require(*REVIEWERS)),
+    state: Node = Depends(node),
+):
+    changes = payload.model_dump(exclude_none=True, exclude={"language"})
+    if not changes:
+        raise invalid([field_error("body", "nothing to change")])
+    return _action(
+        alert_id,
+        caller,
+        state,
+        lambda db, a: review.edit(db, state.alerting, a, caller, changes, payload.language),
+    )

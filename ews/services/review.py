@@ -1,0 +1,178 @@
+"""What analysts do with alerts: read, publish, edit, dismiss, cancel — within their remit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_
+from sqlmodel import Session, select
+
+from alerts.rules import CERTAINTIES, SEVERITIES, URGENCIES
+from alerts.texts import LANGUAGES
+from ews.auth import Principal
+from ews.db import utcnow
+from ews.models import Alert, AlertVersion, AuditEntry
+from ews.problems import Problem, field_error, invalid, not_found
+from ews.services.alerting import Alerting
+from ews.services.detections import decode_cursor, encode_cursor
+
+
+def _authority_sees(alert: Alert, principal: Principal) -> bool:
+    return principal.has("authority") and (
+        alert.status in ("published", "cancelled") or principal.country in alert.countries
+    )
+
+
+def can_read(alert: Alert, principal: Principal | None) -> bool:
+    if principal is None:
+        return alert.status in ("published", "cancelled") and alert.scope == "Public"
+    if principal.sees_everything:
+        return True
+    if principal.has("authority"):
+        return _authority_sees(alert, principal)
+    return alert.status in ("published", "cancelled") and alert.scope == "Public"
+
+
+def can_review(alert: Alert, principal: Principal) -> bool:
+    return principal.sees_everything or (principal.has("authority") and principal.country in alert.countries)
+
+
+def get_readable(session: Session, principal: Principal | None, alert_id: str) -> Alert:
+    alert = session.get(Alert, alert_id)
+    if alert is None or not can_read(alert, principal):
+        raise not_found("alert", alert_id)
+    return alert
+
+
+def get_reviewable(session: Session, principal: Principal, alert_id: str) -> Alert:
+    alert = get_readable(session, principal, alert_id)
+    if not can_review(alert, principal):
+        raise Problem(
+            403, "Forbidden", "only the authorities of the alert's countries, regional nodes and admins review it"
+        )
+    return session.exec(select(Alert).where(Alert.id == alert_id).with_for_update()).one()
+
+
+@dataclass
+class AlertFilter:
+    status: str | None = None
+    severity: str | None = None
+    country: str | None = None
+    drug_class: str | None = None
+
+
+def search(session: Session, principal: Principal | None, filters: AlertFilter, cursor: str | None, limit: int):
+    """Alerts visible to ``principal``, newest first; filtering by country happens in Python (JSON lists)."""
+    query = select(Alert)
+    if filters.status:
+        query = query.where(Alert.status == filters.status)
+    if filters.severity:
+        query = query.where(Alert.severity == filters.severity)
+    if filters.drug_class:
+        query = query.where(Alert.drug_class == filters.drug_class)
+    query = query.order_by(Alert.created_at.desc(), Alert.id.desc())  # type: ignore[attr-defined]
+    position = decode_cursor(cursor) if cursor else None
+    page: list[Alert] = []
+    batch = max(limit * 4, 100)
+    while len(page) <= limit:
+        window = query
+        if position is not None:
+            stamp, identifier = position
+            window = window.where(
+                or_(Alert.created_at < stamp, and_(Alert.created_at == stamp, Alert.id < identifier))
+            )
+        rows = session.exec(window.limit(batch)).all()
+        for alert in rows:
+            if can_read(alert, principal) and (not filters.country or filters.country in alert.countries):
+                page.append(alert)
+                if len(page) > limit:
+                    break
+        if len(rows) < batch:
+            break
+        position = (rows[-1].created_at, rows[-1].id)
+    next_cursor = encode_cursor(page[limit - 1]) if len(page) > limit else None  # type: ignore[arg-type]
+    return page[:limit], next_cursor
+
+
+EDITABLE = ("headline", "description", "instruction", "severity", "urgency", "certainty", "scope")
+
+
+def edit(
+    session: Session, alerting: Alerting, alert: Alert, principal: Principal, changes: dict, language: str
+) -> AlertVersion | None:
+    """Change an alert's wording or grading; a published alert gets a new version (CAP Update)."""
+    if alert.status in ("dismissed", "cancelled"):
+        raise Problem(409, "Conflict", f"the alert is {alert.status}; it can no longer be edited")
+    errors = []
+    for key, allowed in (
+        ("severity", SEVERITIES),
+        ("urgency", URGENCIES),
+        ("certainty", CERTAINTIES),
+        ("scope", ("Public", "Restricted")),
+    ):
+        if key in changes and changes[key] not in allowed:
+            errors.append(field_error(key, f"one of {', '.join(allowed)}"))
+    if language not in LANGUAGES:
+        errors.append(field_error("language", f"one of {', '.join(LANGUAGES)}"))
+    if errors:
+        raise invalid(errors)
+    texts = dict(alert.texts)
+    own = dict(texts.get(language, {}))
+    for key in ("headline", "description", "instruction"):
+        if key in changes:
+            own[key] = changes[key]
+            if language == "en":
+                setattr(alert, key, changes[key])
+    texts[language] = own
+    alert.texts = texts
+    for key in ("severity", "urgency", "certainty", "scope"):
+        if key in changes:
+            setattr(alert, key, changes[key])
+    alert.facts = {**alert.facts, "edited_by_analyst": True}
+    alert.updated_at = utcnow()
+    session.add(alert)
+    session.add(
+        AuditEntry(
+            organisation_id=principal.organisation_id,
+            api_key_id=principal.key_id,
+            action="alert.edit",
+            object_type="alert",
+            object_id=alert.id,
+            detail={"changes": sorted(changes), "language": language},
+        )
+    )
+    session.flush()
+    if alert.status == "published":
+        return alerting.publish(session, alert, principal.organisation_id, "Update")
+    return None
+
+
+def publish(session: Session, alerting: Alerting, alert: Alert, principal: Principal) -> AlertVersion:
+    if alert.status == "cancelled":
+        raise Problem(409, "Conflict", "a cancelled alert cannot be published again")
+    return alerting.publish(session, alert, principal.organisation_id)
+
+
+def dismiss(session: Session, alert: Alert, principal: Principal) -> None:
+    if alert.status != "draft":
+        raise Problem(
+            409, "Conflict", f"only drafts can be dismissed; this alert is {alert.status} (cancel it instead)"
+        )
+    alert.status = "dismissed"
+    alert.updated_at = utcnow()
+    session.add(alert)
+    session.add(
+        AuditEntry(
+            organisation_id=principal.organisation_id,
+            api_key_id=principal.key_id,
+            action="alert.dismiss",
+            object_type="alert",
+            object_id=alert.id,
+        )
+    )
+
+
+def cancel(session: Session, alerting: Alerting, alert: Alert, principal: Principal) -> AlertVersion:
+    if alert.status != "published":
+        raise Problem(409, "Conflict", f"only published alerts can be cancelled; this alert is {alert.status}")
+    return alerting.publish(session, alert, principal.organisation_id, "Cancel")
