@@ -221,6 +221,12 @@ def cmd_serve(args) -> int:
     return serve(host=args.host, port=args.port, scheduler=not args.no_scheduler, workers=args.workers)
 
 
+def cmd_worker(args) -> int:
+    from ews.server import work
+
+    return work()
+
+
 # --- parser -----------------------------------------------------------------------------------
 
 
@@ -245,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="API worker processes")
     serve.add_argument("--no-scheduler", action="store_true", help="leave scheduling to `ews worker`")
     serve.set_defaults(handler=cmd_serve)
+
+    commands.add_parser("worker", help="scheduler and delivery only").set_defaults(handler=cmd_worker)
 
     db = commands.add_parser("db", help="database").add_subparsers(dest="db_command", required=True, metavar="SUB")
     db.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
