@@ -41,6 +41,7 @@ True
 from __future__ import annotations
 
 import re
+import threading
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -117,6 +118,7 @@ MAX_TAUTOMERS = 64
 
 _TAUTOMER_CACHE: dict[int, tuple[Chem.Mol, tuple[Chem.Mol, ...]]] = {}
 _TAUTOMER_CACHE_SIZE = 16
+_TAUTOMER_LOCK = threading.Lock()
 
 
 def _tautomers(mol: Chem.Mol) -> tuple[Chem.Mol, ...]:
@@ -124,7 +126,8 @@ def _tautomers(mol: Chem.Mol) -> tuple[Chem.Mol, ...]:
 
     The cache holds the molecule itself, so its ``id`` cannot be reused while cached.
     """
-    cached = _TAUTOMER_CACHE.get(id(mol))
+    with _TAUTOMER_LOCK:
+        cached = _TAUTOMER_CACHE.get(id(mol))
     if cached is not None and cached[0] is mol:
         return cached[1]
     enumerator = rdMolStandardize.TautomerEnumerator()
@@ -135,9 +138,10 @@ def _tautomers(mol: Chem.Mol) -> tuple[Chem.Mol, ...]:
         tautomers = tuple(t for t in enumerator.Enumerate(mol) if Chem.MolToSmiles(t) != written)
     except (RuntimeError, ValueError):  # pragma: no cover - defensive: unusual valences
         tautomers = ()
-    if len(_TAUTOMER_CACHE) >= _TAUTOMER_CACHE_SIZE:
-        _TAUTOMER_CACHE.pop(next(iter(_TAUTOMER_CACHE)))
-    _TAUTOMER_CACHE[id(mol)] = (mol, tautomers)
+    with _TAUTOMER_LOCK:
+        while len(_TAUTOMER_CACHE) >= _TAUTOMER_CACHE_SIZE:
+            _TAUTOMER_CACHE.pop(next(iter(_TAUTOMER_CACHE)))
+        _TAUTOMER_CACHE[id(mol)] = (mol, tautomers)
     return tautomers
 
 

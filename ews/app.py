@@ -16,6 +16,7 @@ from ews.db import engine_for
 from ews.metrics import LATENCY, REQUESTS
 from ews.problems import Problem, problem_response
 from ews.services.alerting import Alerting
+from ews.services.feeds import FeedRecorder
 from ews.services.identify import Identifier
 from ews.services.library import LibraryHolder
 
@@ -103,7 +104,7 @@ def build_node(settings: Settings) -> Node:
         library=holder,
         identifier=Identifier(holder),
         alerting=alerting,
-        detection_listeners=[alerting],
+        detection_listeners=[alerting, FeedRecorder(settings.node_id)],
     )
 
 

@@ -7,7 +7,7 @@ import time
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from ews.db import JSONType, UTCDateTime, utcnow
@@ -105,6 +105,7 @@ class Detection(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("organisation_id", "idempotency_key", name="uq_detection_idempotency"),
         UniqueConstraint("organisation_id", "external_ref", name="uq_detection_external_ref"),
+        UniqueConstraint("origin_node", "origin_id", name="uq_detection_origin"),
         Index("ix_detection_created", "created_at", "id"),
     )
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -296,3 +297,48 @@ class DigestItem(SQLModel, table=True):
     payload: dict = _json(dict)
     created_at: datetime = _ts()
     delivery_id: str | None = Field(default=None, max_length=32, index=True)
+
+
+# --- feeds and federation ---------------------------------------------------------------------
+
+
+class FeedEntry(SQLModel, table=True):
+    """One record in this node's outgoing feeds: an alert version or a detection.
+
+    ``seq`` orders entries; on PostgreSQL ``txid`` (the writing transaction)
+    lets readers hold back entries of transactions that may still commit
+    behind them, so a cursor never skips a late commit.
+    """
+
+    __tablename__ = "feed_entry"
+    __table_args__ = (Index("ix_feed_entry_cursor", "kind", "txid", "seq"),)
+    seq: int | None = Field(default=None, primary_key=True)
+    txid: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    kind: str = Field(max_length=16)  # alert | detection
+    object_id: str = Field(max_length=64)
+    version: int = 0
+    scope: str = Field(default="Public", max_length=16)
+    origin_node: str = Field(max_length=200, index=True)
+    origin_id: str = Field(max_length=64)
+    payload: dict = _json(dict)
+    created_at: datetime = _ts()
+
+
+class Peer(SQLModel, table=True):
+    """Another ews node whose feeds this node pulls."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    url: str = Field(max_length=2000, unique=True)
+    token: str = Field(max_length=200)
+    node_id: str | None = Field(default=None, max_length=200)
+    organisation_id: str | None = Field(default=None, max_length=32)
+    alerts_cursor: str | None = Field(default=None, max_length=200)
+    detections_cursor: str | None = Field(default=None, max_length=200)
+    active: bool = True
+    failures: int = 0
+    next_pull_at: datetime = _ts()
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    last_success_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    last_error: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = _ts()

@@ -20,6 +20,7 @@ from ews.db import engine_for, is_postgresql, normalize_url
 from ews.events import OUTBOX_CHANNEL, outbox_wakeup
 from ews.services.digests import run_digests
 from ews.services.dispatch import Dispatcher
+from ews.services.federation import Federation
 
 log = logging.getLogger("ews.scheduler")
 
@@ -40,6 +41,7 @@ def build_channels(settings: Settings) -> dict:
 class Runner:
     scheduler: BackgroundScheduler
     dispatcher: Dispatcher
+    federation: Federation
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
 
@@ -53,6 +55,7 @@ class Runner:
         outbox_wakeup.set()
         self.scheduler.shutdown(wait=wait)
         self.dispatcher.shutdown(wait=wait)
+        self.federation.shutdown()
 
 
 def _wake_on_events(runner: Runner) -> None:
@@ -81,6 +84,8 @@ def _wake_on_notify(runner: Runner, url: str) -> None:
 
 
 def start_scheduler(settings: Settings, extra_jobs: list | None = None) -> Runner:
+    from ews.app import build_node  # the scheduler needs the node's library and alerting, not its web app
+
     engine = engine_for(settings.database_url)
     dispatcher = Dispatcher(engine, build_channels(settings), lease_seconds=settings.lease_seconds)
     scheduler = BackgroundScheduler(
@@ -92,9 +97,14 @@ def start_scheduler(settings: Settings, extra_jobs: list | None = None) -> Runne
     )
     scheduler.add_job(dispatcher.due_count, "interval", seconds=15, id="outbox-gauge")
     scheduler.add_job(run_digests, "interval", seconds=60, args=[engine], id="digests", next_run_time=now)
+    node = build_node(settings)
+    federation = Federation(settings, engine, node.alerting, node.identifier)
+    scheduler.add_job(
+        federation.run_once, "interval", seconds=settings.federation_interval, id="federation", next_run_time=now
+    )
     for job in extra_jobs or []:
         scheduler.add_job(**job)
-    runner = Runner(scheduler, dispatcher)
+    runner = Runner(scheduler, dispatcher, federation)
     scheduler.start()
     watchers = [threading.Thread(target=_wake_on_events, args=(runner,), daemon=True, name="ews-outbox-wake")]
     if is_postgresql(engine):

@@ -32,6 +32,7 @@ from ews.models import (
     Subscription,
     new_id,
 )
+from ews.services import feeds
 from ews.services.library import LibraryHolder
 
 UNKNOWN_SOLD_AS = {"unknown", "desconocido", "desconhecido", "inconnu", "?", "n/a", "none"}
@@ -203,7 +204,7 @@ class Alerting:
     def _follow_up(self, session: Session, key: str, detection: Detection, component: DetectionComponent) -> None:
         """A later detection of a substance that has a network alert: counted and placed, no new message."""
         alert = session.exec(select(Alert).where(Alert.dedup_key == key).with_for_update()).first()
-        if alert is None or not self._link(session, alert, detection, component):
+        if alert is None or not self.link(session, alert, detection, component):
             return
         alert.detection_count += 1
         if detection.country not in alert.countries:
@@ -349,7 +350,7 @@ class Alerting:
         alert = session.exec(select(Alert).where(Alert.dedup_key == trigger.key).with_for_update()).one()
         session.refresh(alert)
         created = alert.id == values["id"]
-        linked = self._link(session, alert, detection, component)
+        linked = self.link(session, alert, detection, component)
         if created:
             alert.detection_count = 1
             session.add(alert)
@@ -360,7 +361,7 @@ class Alerting:
         self._merge(session, alert, trigger, facts, detection, component, linked, now)
         return alert
 
-    def _link(self, session: Session, alert: Alert, detection: Detection, component: DetectionComponent) -> bool:
+    def link(self, session: Session, alert: Alert, detection: Detection, component: DetectionComponent) -> bool:
         exists = session.get(AlertDetection, (alert.id, component.id))
         if exists is not None:
             return False
@@ -451,6 +452,16 @@ class Alerting:
             )
         )
         self.fan_out(session, alert, version, view)
+        feeds.record(
+            session,
+            "alert",
+            alert.id,
+            view,
+            origin_node=alert.origin_node or self.settings.node_id,
+            origin_id=alert.origin_id or alert.id,
+            version=alert.version,
+            scope=alert.scope,
+        )
         return version
 
     def fan_out(self, session: Session, alert: Alert, version: AlertVersion, view: dict) -> int:

@@ -1,0 +1,349 @@
+"""Federation: pull peers' feeds, store what arrives with its origin, raise regional alerts.
+
+Each peer is pulled on its own schedule under a lease, so several workers
+share the peers and a peer that is down (retried with exponential backoff)
+holds up nobody. Every page is imported in one transaction together with the
+peer's cursor: a node killed mid-pull resumes from the last page it stored,
+and unique (origin, id) constraints make a replay harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+
+import httpx
+from sqlalchemy import Engine, func, or_, update
+from sqlmodel import Session, select
+
+from alerts.rules import Trigger
+from alerts.texts import all_texts
+from ews.config import Settings
+from ews.db import session_scope, utcnow
+from ews.metrics import FEDERATION_PULLS
+from ews.models import Alert, Detection, DetectionComponent, Organisation, Peer
+from ews.services.alerting import Alerting
+from ews.services.dispatch import worker_id
+from ews.services.feeds import FeedRecorder
+from ews.services.identify import Identifier
+
+log = logging.getLogger("ews.federation")
+NODE_HEADER = "X-EWS-Node"
+MAX_PAGES_PER_PULL = 50
+MAX_BACKOFF_SECONDS = 3600.0
+
+
+def register_peer(session: Session, url: str, token: str) -> Peer:
+    """A peer and the organisation its imported detections belong to."""
+    url = url.rstrip("/")
+    existing = session.exec(select(Peer).where(Peer.url == url)).first()
+    if existing is not None:
+        existing.token = token
+        existing.active = True
+        session.add(existing)
+        return existing
+    organisation = Organisation(name=f"peer node {url}", kind="regional", country=None)
+    session.add(organisation)
+    session.flush()
+    peer = Peer(url=url, token=token, organisation_id=organisation.id)
+    session.add(peer)
+    session.flush()
+    return peer
+
+
+class Federation:
+    def __init__(self, settings: Settings, engine: Engine, alerting: Alerting, identifier: Identifier) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.alerting = alerting
+        self.identifier = identifier
+        self.owner = worker_id()
+        self.recorder = FeedRecorder(settings.node_id)
+        self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ews-federation")
+
+    # -- scheduling ------------------------------------------------------------------------------
+
+    def claim(self) -> list[str]:
+        now = utcnow()
+        lease = now + timedelta(seconds=max(120.0, self.settings.federation_interval * 2))
+        due = (
+            select(Peer.id)
+            .where(
+                Peer.active.is_(True),  # type: ignore[attr-defined]
+                Peer.next_pull_at <= now,
+                or_(Peer.lease_until.is_(None), Peer.lease_until < now),  # type: ignore[union-attr,operator]
+            )
+            .with_for_update(skip_locked=True)
+        )
+        with session_scope(self.engine) as session:
+            rows = session.execute(
+                update(Peer)
+                .where(Peer.id.in_(due.scalar_subquery()))  # type: ignore[attr-defined]
+                .values(lease_owner=self.owner, lease_until=lease)
+                .returning(Peer.id)
+            ).all()
+        return [row[0] for row in rows]
+
+    def run_once(self) -> int:
+        """Pull every due peer, concurrently; returns how many were pulled."""
+        peers = self.claim()
+        futures = [self.pool.submit(self.pull, peer_id) for peer_id in peers]
+        for future in futures:
+            future.result()
+        return len(peers)
+
+    def pull(self, peer_id: str) -> None:
+        with Session(self.engine) as session:
+            peer = session.get(Peer, peer_id)
+            if peer is None:
+                return
+            url, token = peer.url, peer.token
+        try:
+            with httpx.Client(
+                base_url=url,
+                timeout=15.0,
+                follow_redirects=False,
+                trust_env=False,
+                headers={"Authorization": f"Bearer {token}", NODE_HEADER: self.settings.node_id},
+            ) as client:
+                self._pull_feed(client, peer_id, "alerts")
+                self._pull_feed(client, peer_id, "detections")
+        except Exception as error:  # noqa: BLE001 - a peer's failure is recorded, never raised
+            self._failed(peer_id, error)
+            return
+        self._succeeded(peer_id)
+
+    def _pull_feed(self, client: httpx.Client, peer_id: str, kind: str) -> None:
+        for _ in range(MAX_PAGES_PER_PULL):
+            with Session(self.engine) as session:
+                peer = session.get(Peer, peer_id)
+                cursor = peer.alerts_cursor if kind == "alerts" else peer.detections_cursor  # type: ignore[union-attr]
+            params = {"after": cursor} if cursor else {}
+            response = client.get(f"/feeds/{kind}.json", params=params)
+            if response.status_code == 403 and kind == "detections":
+                return  # our key at the peer has no regional role: alerts only
+            response.raise_for_status()
+            page = response.json()
+            with session_scope(self.engine) as session:
+                peer = session.exec(select(Peer).where(Peer.id == peer_id).with_for_update()).one()
+                if peer.lease_owner != self.owner:
+                    return  # our lease expired and another worker took the peer over
+                peer.node_id = page.get("node") or peer.node_id
+                for item in page.get("items", []):
+                    if item.get("origin_node") == self.settings.node_id:
+                        continue  # our own record coming back: never re-imported
+                    if kind == "alerts":
+                        self.import_alert(session, item)
+                    else:
+                        self.import_detection(session, peer, item)
+                if kind == "alerts":
+                    peer.alerts_cursor = page.get("next")
+                else:
+                    peer.detections_cursor = page.get("next")
+                session.add(peer)
+            if not page.get("has_more"):
+                return
+
+    def _succeeded(self, peer_id: str) -> None:
+        FEDERATION_PULLS.labels("ok").inc()
+        now = utcnow()
+        with session_scope(self.engine) as session:
+            session.execute(
+                update(Peer)
+                .where(Peer.id == peer_id, Peer.lease_owner == self.owner)
+                .values(
+                    failures=0,
+                    last_error=None,
+                    last_success_at=now,
+                    next_pull_at=now + timedelta(seconds=self.settings.federation_interval),
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
+
+    def _failed(self, peer_id: str, error: Exception) -> None:
+        FEDERATION_PULLS.labels("failed").inc()
+        log.warning("pull from peer %s failed: %s", peer_id, error)
+        now = utcnow()
+        with session_scope(self.engine) as session:
+            peer = session.get(Peer, peer_id)
+            if peer is None or peer.lease_owner != self.owner:
+                return
+            peer.failures += 1
+            backoff = min(self.settings.federation_interval * (2**peer.failures), MAX_BACKOFF_SECONDS)
+            peer.next_pull_at = now + timedelta(seconds=backoff)
+            peer.last_error = f"{type(error).__name__}: {error}"[:2000]
+            peer.lease_owner = None
+            peer.lease_until = None
+            session.add(peer)
+
+    # -- importing -------------------------------------------------------------------------------
+
+    def import_alert(self, session: Session, item: dict) -> Alert:
+        """A peer's alert version: stored once per origin and id, updated by later versions."""
+        data = item["data"]
+        origin, origin_id = item["origin_node"], item["origin_id"]
+        key = f"peer:{origin}:{origin_id}"
+        alert = session.exec(select(Alert).where(Alert.dedup_key == key).with_for_update()).first()
+        remote_version = int(item.get("version") or data.get("version") or 1)
+        if alert is not None and alert.facts.get("origin_version", 0) >= remote_version:
+            return alert
+        substance = data.get("substance") or {}
+        new = alert is None
+        if new:
+            alert = Alert(dedup_key=key, origin_node=origin, origin_id=origin_id, substance_key="")
+        alert.rule = data.get("rule") or "new_substance"
+        alert.scope = data.get("scope") or "Public"
+        for field in ("severity", "urgency", "certainty", "event", "headline", "description", "instruction"):
+            setattr(alert, field, data.get(field) or getattr(alert, field, "") or "Unknown")
+        alert.texts = data.get("texts") or {}
+        alert.drug_class = substance.get("class")
+        alert.verdict = substance.get("verdict")
+        alert.inchikey = substance.get("inchikey")
+        alert.substance_key = (substance.get("inchikey") or "")[:14] or key[:27]
+        alert.substance_name = substance.get("name")
+        alert.smiles = substance.get("smiles")
+        alert.high_harm = bool(substance.get("high_harm"))
+        alert.countries = data.get("countries") or []
+        alert.regions = data.get("regions") or []
+        alert.evidence = data.get("evidence") or {}
+        alert.reasons = data.get("reasons") or []
+        alert.detection_count = int(data.get("detection_count") or 0)
+        alert.facts = {**(alert.facts or {}), "origin_version": remote_version, "formula": substance.get("formula")}
+        alert.updated_at = utcnow()
+        session.add(alert)
+        session.flush()
+        remote_type = data.get("msg_type") or "Alert"
+        # our first copy of a peer's alert is an Alert for our subscribers, whatever the peer's version
+        msg_type = "Alert" if new else ("Cancel" if remote_type == "Cancel" else "Update")
+        self.alerting.publish(session, alert, actor=None, msg_type=msg_type)
+        if remote_type == "Cancel":
+            alert.status = "cancelled"
+            session.add(alert)
+        return alert
+
+    def import_detection(self, session: Session, peer: Peer, item: dict) -> Detection | None:
+        """A peer's detection, re-identified against this node's library; once per origin and id."""
+        origin, origin_id = item["origin_node"], item["origin_id"]
+        exists = session.exec(
+            select(Detection.id).where(Detection.origin_node == origin, Detection.origin_id == origin_id)
+        ).first()
+        if exists is not None:
+            return None
+        data = item["data"]
+        sample = data.get("sample") or {}
+        detection = Detection(
+            organisation_id=peer.organisation_id or "",
+            country=sample.get("country") or "ZZ",
+            region=sample.get("region"),
+            form=sample.get("form"),
+            sold_as=sample.get("sold_as"),
+            seized_on=date.fromisoformat(sample["seized_on"]) if sample.get("seized_on") else None,
+            analyzed_on=date.fromisoformat(sample["analyzed_on"]) if sample.get("analyzed_on") else None,
+            techniques=sample.get("techniques") or [],
+            confidence=sample.get("confidence") or "confirmed",
+            purity_percent=sample.get("purity_percent"),
+            origin_node=origin,
+            origin_id=origin_id,
+            request_hash="federated",
+        )
+        session.add(detection)
+        session.flush()
+        components = []
+        for position, component in enumerate(data.get("components") or []):
+            if not component.get("smiles"):
+                continue
+            result = self.identifier.identify(
+                component["smiles"], "smiles", name=component.get("name"), jurisdiction=detection.country
+            )
+            if "error" in result:
+                continue
+            identity = next((m for m in result["matches"] if m["kind"] == "identity"), None)
+            row = DetectionComponent(
+                detection_id=detection.id,
+                position=position,
+                name=component.get("name"),
+                input_format="smiles",
+                input_text=component["smiles"],
+                std_smiles=result["standardized"]["smiles"],
+                inchikey=result["standardized"]["inchikey"],
+                skeleton_key=result["standardized"]["inchikey"][:14],
+                formula=result["standardized"]["formula"],
+                verdict=result["verdict"],
+                drug_class=result["class"],
+                substance_id=identity["substance"]["id"] if identity else None,
+                substance_name=identity["substance"]["name"] if identity else None,
+                purity_percent=component.get("purity_percent"),
+                high_harm=bool(result.get("high_harm")),
+                match=result,
+            )
+            session.add(row)
+            components.append(row)
+        session.flush()
+        self.recorder(session, detection, components)
+        for component in components:
+            self.regional_spread(session, detection, component)
+        return detection
+
+    def regional_spread(self, session: Session, detection: Detection, component: DetectionComponent) -> Alert | None:
+        """One substance in several countries: this node's own regional alert."""
+        if component.verdict not in ("analog", "no_match", "controlled") or (
+            component.verdict == "controlled" and not component.high_harm
+        ):
+            return None
+        countries = sorted(
+            {
+                c
+                for (c,) in session.execute(
+                    select(Detection.country)
+                    .join(DetectionComponent, DetectionComponent.detection_id == Detection.id)
+                    .where(DetectionComponent.skeleton_key == component.skeleton_key)
+                    .group_by(Detection.country)
+                ).all()
+            }
+        )
+        if len(countries) < 2:
+            return None
+        count = session.exec(
+            select(func.count(func.distinct(DetectionComponent.detection_id))).where(
+                DetectionComponent.skeleton_key == component.skeleton_key
+            )
+        ).one()
+        high = component.high_harm or component.drug_class in ("opioid", "benzodiazepine")
+        trigger = Trigger(
+            rule="regional_spread",
+            key=f"regional:{component.skeleton_key}",
+            severity="Extreme" if component.high_harm else ("Severe" if high else "Moderate"),
+            urgency="Immediate" if high else "Expected",
+            certainty="Observed" if detection.confidence == "confirmed" else "Likely",
+            reasons=(f"detected in {len(countries)} countries: {', '.join(countries)}",),
+        )
+        alert = session.exec(select(Alert).where(Alert.dedup_key == trigger.key).with_for_update()).first()
+        if alert is None:
+            facts = self.alerting.facts(session, detection, component)
+            alert = self.alerting.raise_alert(session, trigger, facts, detection, component)  # a draft
+            changed = True
+        else:
+            self.alerting.link(session, alert, detection, component)
+            changed = bool(set(countries) - set(alert.countries))
+        alert.countries = countries
+        alert.detection_count = int(count)
+        alert.reasons = list(trigger.reasons)
+        alert.facts = {**alert.facts, "countries": countries, "detection_count": int(count)}
+        if not alert.facts.get("edited_by_analyst"):
+            alert.texts = all_texts("regional_spread", alert.facts)
+            english = alert.texts["en"]
+            alert.event, alert.headline = english["event"], english["headline"]
+            alert.description, alert.instruction = english["description"], english["instruction"]
+        alert.updated_at = utcnow()
+        session.add(alert)
+        session.flush()
+        urgent_draft = alert.status == "draft" and trigger.severity == "Extreme"
+        if urgent_draft or (alert.status == "published" and changed):
+            self.alerting.publish(session, alert, actor=None)
+        return alert
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
