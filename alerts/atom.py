@@ -34,7 +34,9 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attributes: st
     return element
 
 
-def atom_feed(feed_id: str, title: str, self_url: str, updated: str, entries: list[AtomEntry], sender: str) -> bytes:
+def atom_feed(
+    feed_id: str, title: str, self_url: str, updated: str, entries: list[AtomEntry], sender: str
+) -> bytes:
     ET.register_namespace("", ATOM_NS)
     root = ET.Element(f"{{{ATOM_NS}}}feed")
     _sub(root, "id", feed_id)

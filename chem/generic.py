@@ -50,7 +50,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from rdkit import Chem
+from rdkit import Chem, rdBase
 from rdkit.Chem import rdqueries
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
@@ -134,10 +134,13 @@ def _tautomers(mol: Chem.Mol) -> tuple[Chem.Mol, ...]:
     enumerator.SetMaxTautomers(MAX_TAUTOMERS)
     enumerator.SetMaxTransforms(1000)
     written = Chem.MolToSmiles(mol)
+    quiet = rdBase.BlockLogs()  # "enumeration stopped at N tautomers" is expected, not news
     try:
         tautomers = tuple(t for t in enumerator.Enumerate(mol) if Chem.MolToSmiles(t) != written)
     except (RuntimeError, ValueError):  # pragma: no cover - defensive: unusual valences
         tautomers = ()
+    finally:
+        del quiet
     with _TAUTOMER_LOCK:
         while len(_TAUTOMER_CACHE) >= _TAUTOMER_CACHE_SIZE:
             _TAUTOMER_CACHE.pop(next(iter(_TAUTOMER_CACHE)))

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ews import problems
-from ews.api import admin, alerts, detections, health, reference, subscriptions
+from ews.api import admin, alerts, detections, feeds, health, peers, reference, subscriptions
 from ews.api.deps import Node
 from ews.config import Settings, get_settings
 from ews.db import engine_for
@@ -126,7 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.node = node
     problems.install(app)
-    for module in (health, detections, reference, alerts, subscriptions, admin):
+    for module in (health, detections, reference, alerts, subscriptions, feeds, peers, admin):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(Metrics)

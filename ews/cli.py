@@ -215,6 +215,40 @@ def cmd_admin_create_key(args) -> int:
     return EXIT_OK
 
 
+def cmd_peers_add(args) -> int:
+    from alerts.urlguard import UnsafeTarget, check_url
+    from ews.db import session_scope
+    from ews.services.federation import register_peer
+
+    try:
+        check_url(args.url, _settings().allow_loopback_webhooks)
+    except UnsafeTarget as refused:
+        raise UsageError(str(refused)) from None
+    with session_scope(_engine()) as session:
+        peer = register_peer(session, args.url, args.token)
+    print(
+        f"peer {peer.url} registered; its feeds are pulled every {_settings().federation_interval:g} s",
+        file=sys.stderr,
+    )
+    print(peer.id)
+    return EXIT_OK
+
+
+def cmd_peers_list(args) -> int:
+    from sqlmodel import Session, select
+
+    from ews.models import Peer
+
+    with Session(_engine()) as session:
+        peers = session.exec(select(Peer).order_by(Peer.created_at)).all()  # type: ignore[arg-type]
+    for peer in peers:
+        state = "active" if peer.active else "inactive"
+        last = peer.last_success_at.isoformat(timespec="seconds") if peer.last_success_at else "never"
+        error = f"  last error: {peer.last_error}" if peer.last_error else ""
+        print(f"{peer.id}  {peer.url}  {peer.node_id or '?'}  {state}  last pull {last}{error}")
+    return EXIT_OK
+
+
 def cmd_serve(args) -> int:
     from ews.server import serve
 
@@ -279,6 +313,15 @@ def build_parser() -> argparse.ArgumentParser:
     key.add_argument("--role", action="append", choices=("lab", "authority", "regional", "admin"))
     key.add_argument("--label", default=None)
     key.set_defaults(handler=cmd_admin_create_key)
+
+    peers = commands.add_parser("peers", help="federation with other ews nodes").add_subparsers(
+        dest="peers_command", required=True, metavar="SUB"
+    )
+    add = peers.add_parser("add", help="pull a peer node's feeds")
+    add.add_argument("url")
+    add.add_argument("--token", required=True, help="an API key the peer issued to this node")
+    add.set_defaults(handler=cmd_peers_add)
+    peers.add_parser("list", help="peers and the state of their pulls").set_defaults(handler=cmd_peers_list)
 
     match = commands.add_parser("match", help="identify structures against the reference library")
     match.add_argument("--smiles", action="append", metavar="S", help="a structure (repeatable)")

@@ -305,15 +305,15 @@ class DigestItem(SQLModel, table=True):
 class FeedEntry(SQLModel, table=True):
     """One record in this node's outgoing feeds: an alert version or a detection.
 
-    ``seq`` orders entries; on PostgreSQL ``txid`` (the writing transaction)
-    lets readers hold back entries of transactions that may still commit
-    behind them, so a cursor never skips a late commit.
+    ``position`` is given at commit time from :class:`FeedClock`, whose row
+    lock makes positions follow commit order: a reader that sees position N
+    has already seen everything below it, so a cursor never skips a late commit.
     """
 
     __tablename__ = "feed_entry"
-    __table_args__ = (Index("ix_feed_entry_cursor", "kind", "txid", "seq"),)
+    __table_args__ = (Index("ix_feed_entry_cursor", "kind", "position", "seq"),)
     seq: int | None = Field(default=None, primary_key=True)
-    txid: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    position: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     kind: str = Field(max_length=16)  # alert | detection
     object_id: str = Field(max_length=64)
     version: int = 0
@@ -322,6 +322,14 @@ class FeedEntry(SQLModel, table=True):
     origin_id: str = Field(max_length=64)
     payload: dict = _json(dict)
     created_at: datetime = _ts()
+
+
+class FeedClock(SQLModel, table=True):
+    """A single counter, bumped as the last write of every transaction that adds feed entries."""
+
+    __tablename__ = "feed_clock"
+    id: int = Field(default=1, primary_key=True)
+    value: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
 
 
 class Peer(SQLModel, table=True):

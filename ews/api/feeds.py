@@ -107,13 +107,17 @@ def _atom(db: Session, state: Node, caller: Principal | None, path: str, embed: 
 
 @router.get("/alerts.atom", summary="Atom feed of published alerts, newest first, each linking its CAP message")
 def alerts_atom(
-    caller: Principal | None = Depends(optional_principal), db: Session = Depends(session), state: Node = Depends(node)
+    caller: Principal | None = Depends(optional_principal),
+    db: Session = Depends(session),
+    state: Node = Depends(node),
 ):
     return _atom(db, state, caller, "alerts.atom", embed=False)
 
 
 @router.get("/alerts.cap.atom", summary="Atom feed whose entries link and carry CAP 1.2 messages")
 def alerts_cap_atom(
-    caller: Principal | None = Depends(optional_principal), db: Session = Depends(session), state: Node = Depends(node)
+    caller: Principal | None = Depends(optional_principal),
+    db: Session = Depends(session),
+    state: Node = Depends(node),
 ):
     return _atom(db, state, caller, "alerts.cap.atom", embed=True)

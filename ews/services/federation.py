@@ -210,7 +210,11 @@ class Federation:
         alert.evidence = data.get("evidence") or {}
         alert.reasons = data.get("reasons") or []
         alert.detection_count = int(data.get("detection_count") or 0)
-        alert.facts = {**(alert.facts or {}), "origin_version": remote_version, "formula": substance.get("formula")}
+        alert.facts = {
+            **(alert.facts or {}),
+            "origin_version": remote_version,
+            "formula": substance.get("formula"),
+        }
         alert.updated_at = utcnow()
         session.add(alert)
         session.flush()
@@ -286,7 +290,9 @@ class Federation:
             self.regional_spread(session, detection, component)
         return detection
 
-    def regional_spread(self, session: Session, detection: Detection, component: DetectionComponent) -> Alert | None:
+    def regional_spread(
+        self, session: Session, detection: Detection, component: DetectionComponent
+    ) -> Alert | None:
         """One substance in several countries: this node's own regional alert."""
         if component.verdict not in ("analog", "no_match", "controlled") or (
             component.verdict == "controlled" and not component.high_harm
@@ -346,4 +352,3 @@ class Federation:
 
     def shutdown(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
-

@@ -1,11 +1,12 @@
 """This node's outgoing feeds: alert versions and detections, read with an opaque cursor.
 
 The cursor must never skip an entry that a concurrent transaction commits
-late. On PostgreSQL every entry records the id of the transaction that wrote
-it, and a reader only sees entries of transactions older than the oldest one
-still running (``pg_snapshot_xmin``); ordering by (transaction id, seq) then
-guarantees that anything committed later sorts after the cursor. SQLite
-serializes writers, so commit order is ``seq`` order.
+late. A sequence number alone would: transaction A takes seq 10, B takes 11
+and commits first, a reader advances past 11, then A commits 10 behind it.
+So each entry gets its feed position at commit time, from a one-row clock
+that the committing transaction locks as its last write (see
+:func:`_stamp_positions`): positions follow commit order on PostgreSQL and
+SQLite alike, and uncommitted entries have none yet.
 """
 
 from __future__ import annotations
@@ -13,35 +14,27 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
-from sqlalchemy import and_, event, or_, text
+from sqlalchemy import and_, event, or_, update
 from sqlmodel import Session, select
 
-from ews.models import Detection, DetectionComponent, FeedEntry
+from ews.models import Detection, DetectionComponent, FeedClock, FeedEntry
 from ews.problems import field_error, invalid
 
 MAX_PAGE = 200
 
 
-def _txid(session: Session) -> int:
-    if session.get_bind().dialect.name != "postgresql":
-        return 0
-    cached = session.info.get("feed_txid")
-    if cached is None:
-        cached = int(session.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar_one())
-        session.info["feed_txid"] = cached
-    return cached
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_txid(session: Session, transaction) -> None:
-    if transaction.parent is None:  # the outermost transaction ended: the next gets a new id
-        session.info.pop("feed_txid", None)
-
-
-def record(session: Session, kind: str, object_id: str, payload: dict, origin_node: str, origin_id: str,
-           version: int = 0, scope: str = "Public") -> FeedEntry:
+def record(
+    session: Session,
+    kind: str,
+    object_id: str,
+    payload: dict,
+    origin_node: str,
+    origin_id: str,
+    version: int = 0,
+    scope: str = "Public",
+) -> FeedEntry:
+    """Add a feed entry; it gets its position when the transaction commits."""
     entry = FeedEntry(
-        txid=_txid(session),
         kind=kind,
         object_id=object_id,
         version=version,
@@ -51,7 +44,32 @@ def record(session: Session, kind: str, object_id: str, payload: dict, origin_no
         payload=payload,
     )
     session.add(entry)
+    session.info.setdefault("feed_entries", []).append(entry)
     return entry
+
+
+@event.listens_for(Session, "before_commit")
+def _stamp_positions(session: Session) -> None:
+    """Give this transaction's entries the next clock value, as its very last write.
+
+    The clock row stays locked until commit, so a later transaction gets a
+    larger value only after this one is visible: positions follow commit order.
+    """
+    entries = session.info.pop("feed_entries", None)
+    if not entries:
+        return
+    session.flush()
+    position = session.execute(
+        update(FeedClock).where(FeedClock.id == 1).values(value=FeedClock.value + 1).returning(FeedClock.value)
+    ).scalar_one()
+    session.execute(
+        update(FeedEntry).where(FeedEntry.seq.in_([e.seq for e in entries])).values(position=position)  # type: ignore[union-attr]
+    )
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_entries(session: Session) -> None:
+    session.info.pop("feed_entries", None)
 
 
 def detection_feed_view(detection: Detection, components: list[DetectionComponent]) -> dict:
@@ -108,16 +126,16 @@ class FeedRecorder:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def encode_cursor(txid: int, seq: int) -> str:
-    return base64.urlsafe_b64encode(f"{txid}.{seq}".encode()).decode().rstrip("=")
+def encode_cursor(position: int, seq: int) -> str:
+    return base64.urlsafe_b64encode(f"{position}.{seq}".encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str | None) -> tuple[int, int]:
     if not cursor:
         return (-1, -1)
     try:
-        txid, seq = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(".")
-        return int(txid), int(seq)
+        position, seq = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(".")
+        return int(position), int(seq)
     except (ValueError, UnicodeDecodeError):
         raise invalid([field_error("after", "not a cursor returned by this feed")]) from None
 
@@ -137,24 +155,22 @@ def read(
     include_restricted: bool,
     exclude_origin: str | None = None,
 ) -> Page:
-    """Entries after the cursor, oldest first, that no later commit can precede."""
-    txid, seq = decode_cursor(after)
+    """Committed entries after the cursor, in commit order."""
+    position, seq = decode_cursor(after)
     query = select(FeedEntry).where(
         FeedEntry.kind == kind,
-        or_(FeedEntry.txid > txid, and_(FeedEntry.txid == txid, FeedEntry.seq > seq)),  # type: ignore[operator]
+        FeedEntry.position.is_not(None),  # type: ignore[union-attr]
+        or_(FeedEntry.position > position, and_(FeedEntry.position == position, FeedEntry.seq > seq)),  # type: ignore[operator]
     )
-    if session.get_bind().dialect.name == "postgresql":
-        horizon = int(session.execute(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")).scalar_one())
-        query = query.where(FeedEntry.txid < horizon)
     if not include_restricted:
         query = query.where(FeedEntry.scope == "Public")
     if exclude_origin:
         query = query.where(FeedEntry.origin_node != exclude_origin)
     limit = max(1, min(limit, MAX_PAGE))
-    rows = list(session.exec(query.order_by(FeedEntry.txid, FeedEntry.seq).limit(limit + 1)).all())  # type: ignore[arg-type]
+    rows = list(session.exec(query.order_by(FeedEntry.position, FeedEntry.seq).limit(limit + 1)).all())  # type: ignore[arg-type]
     has_more = len(rows) > limit
     rows = rows[:limit]
-    cursor = encode_cursor(rows[-1].txid, rows[-1].seq) if rows else (after or encode_cursor(-1, -1))  # type: ignore[arg-type]
+    cursor = encode_cursor(rows[-1].position, rows[-1].seq) if rows else (after or encode_cursor(-1, -1))  # type: ignore[arg-type]
     return Page(rows, cursor, has_more)
 
 

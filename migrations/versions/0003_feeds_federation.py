@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-27 23:02:26.908274
+Create Date: 2026-11-27 23:04:51.836497
 """
 
 from collections.abc import Sequence
@@ -21,10 +21,17 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
 
+    feed_clock = op.create_table(
+        "feed_clock",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.bulk_insert(feed_clock, [{"id": 1, "value": 0}])
     op.create_table(
         "feed_entry",
         sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("txid", sa.BigInteger(), nullable=False),
+        sa.Column("position", sa.BigInteger(), nullable=True),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("object_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -36,7 +43,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq"),
     )
     with op.batch_alter_table("feed_entry", schema=None) as batch_op:
-        batch_op.create_index("ix_feed_entry_cursor", ["kind", "txid", "seq"], unique=False)
+        batch_op.create_index("ix_feed_entry_cursor", ["kind", "position", "seq"], unique=False)
         batch_op.create_index(batch_op.f("ix_feed_entry_origin_node"), ["origin_node"], unique=False)
 
     op.create_table(
@@ -74,3 +81,4 @@ def downgrade() -> None:
         batch_op.drop_index("ix_feed_entry_cursor")
 
     op.drop_table("feed_entry")
+    op.drop_table("feed_clock")

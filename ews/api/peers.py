@@ -1,0 +1,78 @@
+"""Peers: the other ews nodes whose feeds this node pulls (admin role)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session, select
+
+from alerts.urlguard import UnsafeTarget, check_url
+from ews.api.deps import Node, node, require, session
+from ews.auth import Principal
+from ews.db import session_scope
+from ews.models import AuditEntry, Peer
+from ews.problems import field_error, invalid, not_found
+from ews.services.federation import register_peer
+
+router = APIRouter(prefix="/api/v1", tags=["federation"])
+
+
+class PeerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(max_length=2000, description="the peer's base URL, e.g. https://ews.example.gov.co")
+    token: str = Field(min_length=8, max_length=200, description="an API key issued by the peer to this node")
+
+
+def peer_view(peer: Peer) -> dict:
+    return {
+        "id": peer.id,
+        "url": peer.url,
+        "node_id": peer.node_id,
+        "active": peer.active,
+        "failures": peer.failures,
+        "next_pull_at": peer.next_pull_at.isoformat(),
+        "last_success_at": peer.last_success_at.isoformat() if peer.last_success_at else None,
+        "last_error": peer.last_error,
+        "created_at": peer.created_at.isoformat(),
+    }
+
+
+def validate_peer_url(url: str, allow_loopback: bool) -> None:
+    try:
+        check_url(url, allow_loopback)
+    except UnsafeTarget as refused:
+        raise invalid([field_error("url", str(refused).removeprefix("url: "))]) from None
+
+
+@router.post("/peers", status_code=201, summary="Register a peer node to pull feeds from")
+def add_peer(payload: PeerIn, caller: Principal = Depends(require("admin")), state: Node = Depends(node)):
+    validate_peer_url(payload.url, state.settings.allow_loopback_webhooks)
+    with session_scope(state.engine) as db:
+        peer = register_peer(db, payload.url, payload.token)
+        db.add(
+            AuditEntry(
+                organisation_id=caller.organisation_id,
+                api_key_id=caller.key_id,
+                action="peer.add",
+                object_type="peer",
+                object_id=peer.id,
+                detail={"url": peer.url},
+            )
+        )
+        return peer_view(peer)
+
+
+@router.get("/peers", summary="Peer nodes and the state of their pulls")
+def list_peers(_: Principal = Depends(require("admin", "regional")), db: Session = Depends(session)):
+    return {"items": [peer_view(p) for p in db.exec(select(Peer).order_by(Peer.created_at)).all()]}  # type: ignore[arg-type]
+
+
+@router.delete("/peers/{peer_id}", summary="Stop pulling a peer")
+def remove_peer(peer_id: str, caller: Principal = Depends(require("admin")), state: Node = Depends(node)):
+    with session_scope(state.engine) as db:
+        peer = db.get(Peer, peer_id)
+        if peer is None:
+            raise not_found("peer", peer_id)
+        peer.active = False
+        db.add(peer)
+        return peer_view(peer)
