@@ -146,7 +146,7 @@ def test_atom_feeds_link_and_carry_cap(client, actors, settings):
     updated = [e.find(f"{ATOM}updated").text for e in entries]
     assert updated == sorted(updated, reverse=True)
     for entry in entries:
-        cap_links = [l for l in entry.findall(f"{ATOM}link") if l.get("type") == "application/cap+xml"]
+        cap_links = [link for link in entry.findall(f"{ATOM}link") if link.get("type") == "application/cap+xml"]
         assert cap_links and cap_links[0].get("href").endswith(".cap")
         path = cap_links[0].get("href").replace("http://testserver", "")
         parse_cap(client.get(path).content)
