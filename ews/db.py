@@ -47,7 +47,13 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, writer: bool = True) -> Engine:
+    """An engine; on SQLite a *writer* takes the write lock when its transaction begins.
+
+    SQLite allows one writer at a time. Writers begin with BEGIN IMMEDIATE, so
+    two of them queue on the busy timeout instead of failing when both try to
+    upgrade a read lock; readers begin deferred and, in WAL mode, never wait.
+    """
     url = normalize_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -66,10 +72,8 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin_immediate(connection):
-            # Take the write lock at BEGIN: two writers then queue on busy_timeout
-            # instead of failing when both try to upgrade a read lock.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        def _sqlite_begin(connection):
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
@@ -77,7 +81,18 @@ def make_engine(url: str) -> Engine:
 
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
+    """The shared writer engine of a database."""
     return make_engine(url)
+
+
+@lru_cache(maxsize=8)
+def reader_for(url: str) -> Engine:
+    """The shared engine for read-only sessions (the writer itself on PostgreSQL)."""
+    return make_engine(url, writer=False) if normalize_url(url).startswith("sqlite") else engine_for(url)
+
+
+def reader_of(engine: Engine) -> Engine:
+    return reader_for(engine.url.render_as_string(hide_password=False))
 
 
 @contextmanager

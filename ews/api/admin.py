@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, select
 
-from ews.api.deps import require, session
+from ews.api.deps import require, write_session
 from ews.auth import Principal
 from ews.models import ApiKey, Organisation
 from ews.problems import not_found
@@ -40,17 +40,17 @@ def _key(k: ApiKey) -> dict:
 
 @router.post("/organisations", status_code=201, summary="Create an organisation")
 def create_organisation(
-    payload: OrganisationIn, caller: Principal = Depends(require("admin")), db: Session = Depends(session)
+    payload: OrganisationIn, caller: Principal = Depends(require("admin")), db: Session = Depends(write_session)
 ):
     organisation = service.create_organisation(
         db, payload.name, payload.kind, payload.country, (caller.organisation_id, caller.key_id)
     )
-    db.commit()
+    db.flush()
     return _organisation(organisation)
 
 
 @router.get("/organisations", summary="All organisations of this node")
-def list_organisations(_: Principal = Depends(require("admin")), db: Session = Depends(session)):
+def list_organisations(_: Principal = Depends(require("admin")), db: Session = Depends(write_session)):
     return {"items": [_organisation(o) for o in service.organisations(db)]}
 
 
@@ -59,7 +59,7 @@ def create_key(
     organisation_id: str,
     payload: ApiKeyIn,
     caller: Principal = Depends(require("admin")),
-    db: Session = Depends(session),
+    db: Session = Depends(write_session),
 ):
     organisation = db.get(Organisation, organisation_id)
     if organisation is None:
@@ -67,20 +67,22 @@ def create_key(
     row, key = service.issue_key(
         db, organisation, payload.roles, payload.label, (caller.organisation_id, caller.key_id)
     )
-    db.commit()
+    db.flush()
     return JSONResponse({**_key(row), "key": key}, status_code=201)
 
 
 @router.get("/organisations/{organisation_id}/keys", summary="Keys of an organisation (never the secrets)")
-def list_keys(organisation_id: str, _: Principal = Depends(require("admin")), db: Session = Depends(session)):
+def list_keys(
+    organisation_id: str, _: Principal = Depends(require("admin")), db: Session = Depends(write_session)
+):
     rows = db.exec(select(ApiKey).where(ApiKey.organisation_id == organisation_id)).all()
     return {"items": [_key(k) for k in rows]}
 
 
 @router.delete("/keys/{key_id}", summary="Revoke a key")
-def revoke_key(key_id: str, caller: Principal = Depends(require("admin")), db: Session = Depends(session)):
+def revoke_key(key_id: str, caller: Principal = Depends(require("admin")), db: Session = Depends(write_session)):
     row = service.revoke_key(db, key_id, (caller.organisation_id, caller.key_id))
     if row is None:
         raise not_found("key", key_id)
-    db.commit()
+    db.flush()
     return _key(row)

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from ews.auth import KeyCache, Principal
 from ews.config import Settings
+from ews.db import reader_of, session_scope
 from ews.problems import Problem
 from ews.services.alerting import Alerting
 from ews.services.identify import Identifier
@@ -35,7 +36,14 @@ def node(request: Request) -> Node:
 
 
 def session(node: Node = Depends(node)) -> Iterator[Session]:
-    with Session(node.engine, expire_on_commit=False) as db:
+    """A read-only session."""
+    with Session(reader_of(node.engine), expire_on_commit=False) as db:
+        yield db
+
+
+def write_session(node: Node = Depends(node)) -> Iterator[Session]:
+    """A session whose transaction commits when the endpoint returns (rolls back on error)."""
+    with session_scope(node.engine) as db:
         yield db
 
 
@@ -51,7 +59,7 @@ def optional_principal(request: Request, node: Node = Depends(node)) -> Principa
     token = _bearer(request)
     if token is None:
         return None
-    principal = node.keys.lookup(node.engine, token)
+    principal = node.keys.lookup(reader_of(node.engine), token)
     if principal is None:
         raise Problem(
             401, "Unauthorized", "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 
 from alerts.channels.base import Channel, OutboundMessage, Outcome
 from alerts.retry import DISABLE_AFTER_SECONDS, delay_after
-from ews.db import session_scope, utcnow
+from ews.db import reader_of, session_scope, utcnow
 from ews.events import outbox_changed
 from ews.metrics import DELIVERIES, OUTBOX
 from ews.models import AuditEntry, Delivery, Organisation, Subscription
@@ -125,7 +125,7 @@ class Dispatcher:
     def _secret(self, item: Claimed) -> str | None:
         if item.subscription_id is None:
             return None
-        with Session(self.engine) as session:
+        with Session(reader_of(self.engine)) as session:
             subscription = session.get(Subscription, item.subscription_id)
             return subscription.secret if subscription else None
 
@@ -257,7 +257,7 @@ class Dispatcher:
             outbox_changed(session)
 
     def due_count(self) -> int:
-        with Session(self.engine) as session:
+        with Session(reader_of(self.engine)) as session:
             count = session.exec(
                 select(func.count()).select_from(Delivery).where(Delivery.status == "pending")
             ).one()

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from alerts.rules import Trigger
 from alerts.texts import all_texts
 from ews.config import Settings
-from ews.db import session_scope, utcnow
+from ews.db import reader_of, session_scope, utcnow
 from ews.metrics import FEDERATION_PULLS
 from ews.models import Alert, Detection, DetectionComponent, Organisation, Peer
 from ews.services.alerting import Alerting
@@ -94,7 +94,7 @@ class Federation:
         return len(peers)
 
     def pull(self, peer_id: str) -> None:
-        with Session(self.engine) as session:
+        with Session(reader_of(self.engine)) as session:
             peer = session.get(Peer, peer_id)
             if peer is None:
                 return
@@ -116,7 +116,7 @@ class Federation:
 
     def _pull_feed(self, client: httpx.Client, peer_id: str, kind: str) -> None:
         for _ in range(MAX_PAGES_PER_PULL):
-            with Session(self.engine) as session:
+            with Session(reader_of(self.engine)) as session:
                 peer = session.get(Peer, peer_id)
                 cursor = peer.alerts_cursor if kind == "alerts" else peer.detections_cursor  # type: ignore[union-attr]
             params = {"after": cursor} if cursor else {}
@@ -125,6 +125,8 @@ class Federation:
                 return  # our key at the peer has no regional role: alerts only
             response.raise_for_status()
             page = response.json()
+            # the chemistry runs before the write transaction, which stays short
+            identified = self._identify(page) if kind == "detections" else {}
             with session_scope(self.engine) as session:
                 peer = session.exec(select(Peer).where(Peer.id == peer_id).with_for_update()).one()
                 if peer.lease_owner != self.owner:
@@ -136,7 +138,7 @@ class Federation:
                     if kind == "alerts":
                         self.import_alert(session, item)
                     else:
-                        self.import_detection(session, peer, item)
+                        self.import_detection(session, peer, item, identified)
                 if kind == "alerts":
                     peer.alerts_cursor = page.get("next")
                 else:
@@ -227,7 +229,20 @@ class Federation:
             session.add(alert)
         return alert
 
-    def import_detection(self, session: Session, peer: Peer, item: dict) -> Detection | None:
+    def _identify(self, page: dict) -> dict:
+        results = {}
+        for item in page.get("items", []):
+            country = ((item.get("data") or {}).get("sample") or {}).get("country") or "UN"
+            for position, component in enumerate((item.get("data") or {}).get("components") or []):
+                if component.get("smiles"):
+                    results[(item["origin_id"], position)] = self.identifier.identify(
+                        component["smiles"], "smiles", name=component.get("name"), jurisdiction=country
+                    )
+        return results
+
+    def import_detection(
+        self, session: Session, peer: Peer, item: dict, identified: dict | None = None
+    ) -> Detection | None:
         """A peer's detection, re-identified against this node's library; once per origin and id."""
         origin, origin_id = item["origin_node"], item["origin_id"]
         exists = session.exec(
@@ -258,7 +273,7 @@ class Federation:
         for position, component in enumerate(data.get("components") or []):
             if not component.get("smiles"):
                 continue
-            result = self.identifier.identify(
+            result = (identified or {}).get((origin_id, position)) or self.identifier.identify(
                 component["smiles"], "smiles", name=component.get("name"), jurisdiction=detection.country
             )
             if "error" in result:

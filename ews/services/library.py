@@ -27,7 +27,7 @@ from chem.library import (
     read_list,
 )
 from chem.standardize import from_standardized_smiles
-from ews.db import session_scope, utcnow
+from ews.db import reader_of, session_scope, utcnow
 from ews.models import NodeState, SubstanceControl, SubstanceRecord
 
 LIBRARY_VERSION_KEY = "library_version"
@@ -260,7 +260,7 @@ class LibraryHolder:
         with self._lock:
             if self._library is not None and time.monotonic() - self._checked < self.check_every:
                 return self._library
-            with Session(self.engine) as session:
+            with Session(reader_of(self.engine)) as session:
                 version = library_version(session)
                 if self._library is None or version != self._version:
                     self._library = library_from_db(session)
