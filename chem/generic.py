@@ -1621,13 +1621,16 @@ class GenericDefinition:
     def in_force(self, on: date) -> bool:
         return self.effective <= on
 
-    def covers(self, mol: Chem.Mol, skeleton_key: str | None = None) -> tuple[int, ...] | None:
+    def covers(
+        self, mol: Chem.Mol, skeleton_key: str | None = None, tautomers: bool = True
+    ) -> tuple[int, ...] | None:
         """Atoms of ``mol`` matching the core, when ``mol`` is covered; else None.
 
         A tautomer of ``mol`` that the definition covers counts too (the same substance drawn
         another way: standardization may pick a tautomer the law's drawing does not use). The
         atom indices returned are those of ``mol``. Excluded compounds are recognized by
         ``skeleton_key`` (first InChIKey block), computed from ``mol`` when not given.
+        ``tautomers=False`` checks the drawn form only (cheap; for evidence, not verdicts).
         """
         if self.excluded:
             if skeleton_key is None:
@@ -1635,7 +1638,7 @@ class GenericDefinition:
             if skeleton_key in self.excluded:
                 return None
         found = self._covers_form(mol)
-        if found is not None or not mol.HasSubstructMatch(self._skeleton):
+        if found is not None or not tautomers or not mol.HasSubstructMatch(self._skeleton):
             return found
         for tautomer in _tautomers(mol):
             found = self._covers_form(tautomer)

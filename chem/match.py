@@ -320,7 +320,7 @@ def _has_nitrogen(mol: Chem.Mol, atoms: Iterable[int] | None = None) -> bool:
 def neighbour_evidence(
     query: Chem.Mol, reference: Chem.Mol, similarity: float, policy: AnalogPolicy, with_mcs: bool
 ) -> NeighbourEvidence:
-    use_mcs = with_mcs and similarity >= policy.supported_similarity
+    use_mcs = with_mcs and policy.supported_similarity <= similarity < policy.similarity  # the grey zone only
     if use_mcs:
         shared = mcs_atoms(query, reference, policy.mcs_timeout_seconds)
     else:
@@ -465,11 +465,16 @@ def match(
 
     generic_elsewhere = False
     generic_class: str | None = None
+    decided_by_identity = controlled_here or precursor_here or known_here
     for definition in library.definitions:
-        atoms = definition.covers(std.mol, std.skeleton_key)
+        here = definition.jurisdiction == jurisdiction
+        if not here and decided_by_identity:
+            continue  # another country's law is evidence only where identity has not decided
+        # the legal answer tries every tautomer; evidence from elsewhere the drawn form only
+        atoms = definition.covers(std.mol, std.skeleton_key, tautomers=here)
         if atoms is None:
             continue
-        applies = definition.jurisdiction == jurisdiction and definition.in_force(as_of)
+        applies = here and definition.in_force(as_of)
         matches.append(
             {
                 "kind": "generic",
@@ -537,12 +542,13 @@ def match(
         controlled_here or precursor_here or known_here or elsewhere or generic_elsewhere or family_hits
     )
     neighbours = _neighbours(std, library, as_of, policy)
-    evidence = [
-        neighbour_evidence(
-            std.mol, substance.standardized.mol, score, policy, with_mcs=undecided and rank < policy.mcs_candidates
-        )  # type: ignore[union-attr]
-        for rank, (score, substance) in enumerate(neighbours)
-    ]
+    evidence: list[NeighbourEvidence] = []
+    for rank, (score, substance) in enumerate(neighbours):
+        # an MCS only while the decision is still open: stop paying once it is made
+        open_question = undecided and rank < policy.mcs_candidates and not analog_by_similarity(evidence, policy)
+        evidence.append(
+            neighbour_evidence(std.mol, substance.standardized.mol, score, policy, with_mcs=open_question)  # type: ignore[union-attr]
+        )
     for (score, substance), found in zip(neighbours, evidence, strict=True):
         entry = {"kind": "similarity", "substance": substance.to_dict(), "score": round(score, 3)}
         entry["shared_atoms"] = list(found.shared_atoms)

@@ -1,0 +1,112 @@
+"""Batch matching throughput against the bare RDKit floor, in the same process.
+
+The floor is what any tool must do per structure: parse, standardize
+(RDKit's cleanup, fragment parent, uncharge, canonical tautomer), InChIKey and
+a Morgan fingerprint. ews does that and then decides: identity, listing
+clauses, generic definitions, family rules, similarity and, when undecided,
+an MCS. The structures are every reference and validation structure plus
+analogs made from them (halogen, methyl and methoxy walks on aromatic
+carbons), a few thousand in all.
+
+Run: ``python -m bench.match_throughput [--limit N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from pathlib import Path
+
+from rdkit import Chem, RDLogger
+from rdkit.Chem import rdFingerprintGenerator
+from rdkit.Chem.MolStandardize import rdMolStandardize
+
+from bench.validation import rows
+from chem.library import ReferenceLibrary, bundled_substances
+from chem.match import match_text
+
+RDLogger.DisableLog("rdApp.*")
+SUBSTITUENTS = ("F", "Cl", "Br", "C", "OC")
+
+
+def structures(limit: int, seed: int = 7) -> list[str]:
+    """Reference and validation structures, and analogs walked from them."""
+    base = [s.smiles for s in bundled_substances() if s.smiles]
+    for name in ("recently_scheduled.csv", "nps_positives.csv", "negatives.csv"):
+        base += [r["smiles"] for r in rows(name)]
+    random.seed(seed)
+    result = list(dict.fromkeys(base))
+    analogs = []
+    for smiles in result:
+        mol = Chem.MolFromSmiles(smiles)
+        if mol is None:
+            continue
+        aromatic = [
+            a.GetIdx() for a in mol.GetAtoms() if a.GetIsAromatic() and a.GetSymbol() == "C" and a.GetTotalNumHs()
+        ]
+        for index in random.sample(aromatic, min(2, len(aromatic))):
+            editable = Chem.RWMol(mol)
+            substituent = Chem.MolFromSmiles(random.choice(SUBSTITUENTS))
+            offset = editable.GetNumAtoms()
+            editable.InsertMol(substituent)
+            editable.AddBond(index, offset, Chem.BondType.SINGLE)
+            editable.GetAtomWithIdx(index).SetNumExplicitHs(0)
+            try:
+                Chem.SanitizeMol(editable)
+                analogs.append(Chem.MolToSmiles(editable))
+            except Exception:  # noqa: BLE001 - an impossible walk is just skipped
+                continue
+    result += analogs
+    random.shuffle(result)
+    return result[:limit]
+
+
+def floor(smiles_list: list[str]) -> float:
+    """Structures per second for parse + standardize + InChIKey + Morgan fingerprint, RDKit only."""
+    enumerator = rdMolStandardize.TautomerEnumerator()
+    uncharger = rdMolStandardize.Uncharger()
+    generator = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+    start = time.perf_counter()
+    for smiles in smiles_list:
+        mol = Chem.MolFromSmiles(smiles)
+        if mol is None:
+            continue
+        mol = rdMolStandardize.Cleanup(mol)
+        mol = rdMolStandardize.FragmentParent(mol)
+        mol = uncharger.uncharge(mol)
+        mol = enumerator.Canonicalize(mol)
+        Chem.MolToInchiKey(mol)
+        generator.GetFingerprint(mol)
+    return len(smiles_list) / (time.perf_counter() - start)
+
+
+def ews_rate(smiles_list: list[str], library: ReferenceLibrary) -> tuple[float, dict]:
+    verdicts: dict[str, int] = {}
+    start = time.perf_counter()
+    for smiles in smiles_list:
+        result = match_text(smiles, library)
+        verdict = result.get("verdict", "error")
+        verdicts[verdict] = verdicts.get(verdict, 0) + 1
+    return len(smiles_list) / (time.perf_counter() - start), verdicts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--limit", type=int, default=3000)
+    args = parser.parse_args()
+    library = ReferenceLibrary.bundled(cache_dir=Path.home() / ".cache" / "ews")
+    batch = structures(args.limit)
+    floor(batch[:100])  # warm up
+    ews_rate(batch[:100], library)
+    floor_rate = floor(batch)
+    rate, verdicts = ews_rate(batch, library)
+    print(f"structures: {len(batch)} (reference, validation and walked analogs)")
+    print(f"RDKit floor (parse+standardize+InChIKey+Morgan): {floor_rate:8.1f} structures/s")
+    print(f"ews match (standardize+identify+decide):         {rate:8.1f} structures/s")
+    print(f"ratio ews / floor: {rate / floor_rate:.2f}  (target >= 0.50)")
+    print("verdicts:", ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())))
+
+
+if __name__ == "__main__":
+    main()
