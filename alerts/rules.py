@@ -96,14 +96,18 @@ def _certainty(confidence: str) -> str:
     return "Observed" if confidence == "confirmed" else "Likely"
 
 
-def _of_concern(facts: ComponentFacts) -> bool:
+def of_concern(verdict: str, high_harm: bool, controlled_since_year: int | None) -> bool:
     """Substances whose spread is early-warning news (not cocaine's thousandth seizure)."""
-    if facts.verdict in ("analog", "no_match"):
+    if verdict in ("analog", "no_match"):
         return True
-    if facts.verdict != "controlled":
+    if verdict != "controlled":
         return False
-    recent = facts.controlled_since_year is not None and facts.controlled_since_year >= NPS_SINCE_YEAR
-    return facts.high_harm or recent
+    recent = controlled_since_year is not None and controlled_since_year >= NPS_SINCE_YEAR
+    return high_harm or recent
+
+
+def _of_concern(facts: ComponentFacts) -> bool:
+    return of_concern(facts.verdict, facts.high_harm, facts.controlled_since_year)
 
 
 def _harm(facts: ComponentFacts, new: bool) -> tuple[str, str]:

@@ -11,6 +11,8 @@ fields: ``event``, ``headline``, ``description``, ``instruction``.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import pycountry
 
 LANGUAGES = ("en", "es", "pt", "fr")
@@ -236,7 +238,9 @@ _INSTRUCTIONS = {
 }
 
 
+@lru_cache(maxsize=4096)
 def country_name(code: str | None, language: str = "en") -> str:
+    """The country's name in ``language`` (ISO 3166 names, translated by pycountry's catalogues)."""
     if not code:
         return ""
     country = pycountry.countries.get(alpha_2=code)

@@ -73,7 +73,8 @@ def _sanitize(mol: Chem.Mol) -> Chem.Mol:
     problems, _ = _captured(Chem.DetectChemistryProblems, mol)
     if problems:
         raise _problem_error(mol, problems[0])
-    Chem.SanitizeMol(mol)
+    with rdBase.BlockLogs():  # warnings on accepted input ("radical electrons set to zero") are noise
+        Chem.SanitizeMol(mol)
     return mol
 
 

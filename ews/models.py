@@ -133,6 +133,7 @@ class Detection(SQLModel, table=True):
 
 class DetectionComponent(SQLModel, table=True):
     __tablename__ = "detection_component"
+    __table_args__ = (Index("ix_component_skeleton_detection", "skeleton_key", "detection_id"),)
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     detection_id: str = Field(foreign_key="detection.id", index=True, max_length=32)
     position: int = 0
@@ -305,9 +306,9 @@ class DigestItem(SQLModel, table=True):
 class FeedEntry(SQLModel, table=True):
     """One record in this node's outgoing feeds: an alert version or a detection.
 
-    ``position`` is given at commit time from :class:`FeedClock`, whose row
-    lock makes positions follow commit order: a reader that sees position N
-    has already seen everything below it, so a cursor never skips a late commit.
+    ``position`` is handed out by the feed sequencer (:func:`ews.services.feeds.sequence`)
+    once the entry has committed, so positions follow visibility: a cursor
+    never skips an entry that committed late.
     """
 
     __tablename__ = "feed_entry"
@@ -325,7 +326,7 @@ class FeedEntry(SQLModel, table=True):
 
 
 class FeedClock(SQLModel, table=True):
-    """A single counter, bumped as the last write of every transaction that adds feed entries."""
+    """The last feed position handed out; its row lock makes one sequencer at a time."""
 
     __tablename__ = "feed_clock"
     id: int = Field(default=1, primary_key=True)

@@ -21,6 +21,7 @@ from ews.events import OUTBOX_CHANNEL, outbox_wakeup
 from ews.services.digests import run_digests
 from ews.services.dispatch import Dispatcher
 from ews.services.federation import Federation
+from ews.services.feeds import sequence_now
 
 log = logging.getLogger("ews.scheduler")
 
@@ -96,6 +97,7 @@ def start_scheduler(settings: Settings, extra_jobs: list | None = None) -> Runne
         dispatcher.run_once, "interval", seconds=settings.dispatch_interval, id="dispatch", next_run_time=now
     )
     scheduler.add_job(dispatcher.due_count, "interval", seconds=15, id="outbox-gauge")
+    scheduler.add_job(sequence_now, "interval", seconds=1, args=[engine], id="feed-sequencer")
     scheduler.add_job(run_digests, "interval", seconds=60, args=[engine], id="digests", next_run_time=now)
     node = build_node(settings)
     federation = Federation(settings, engine, node.alerting, node.identifier)

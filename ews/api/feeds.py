@@ -47,6 +47,7 @@ def alerts_json(
     state: Node = Depends(node),
 ):
     restricted = caller is not None and caller.has("authority", "regional", "admin")
+    feeds.sequence_now(state.engine)
     page = feeds.read(db, "alert", after, limit, restricted, request.headers.get(NODE_HEADER))
     return _json_page(request, page, state, if_none_match)
 
@@ -61,6 +62,7 @@ def detections_json(
     db: Session = Depends(session),
     state: Node = Depends(node),
 ):
+    feeds.sequence_now(state.engine)
     page = feeds.read(db, "detection", after, limit, True, request.headers.get(NODE_HEADER))
     return _json_page(request, page, state, if_none_match)
 

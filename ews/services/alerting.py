@@ -13,7 +13,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
-from alerts.rules import ClusterPolicy, ComponentFacts, Trigger, evaluate, severity_rank, sold_as_matches
+from alerts.rules import (
+    ClusterPolicy,
+    ComponentFacts,
+    Trigger,
+    evaluate,
+    of_concern,
+    severity_rank,
+    sold_as_matches,
+)
 from alerts.subscriptions import wants
 from alerts.texts import LANGUAGES, all_texts
 from ews.config import Settings
@@ -198,7 +206,7 @@ class Alerting:
             for trigger in triggers:
                 self.raise_alert(session, trigger, facts, detection, component)
             network_key = f"new:{component.skeleton_key}"
-            if all(t.key != network_key for t in triggers):
+            if component.verdict in ("analog", "no_match") and all(t.key != network_key for t in triggers):
                 self._follow_up(session, network_key, detection, component)
 
     def _follow_up(self, session: Session, key: str, detection: Detection, component: DetectionComponent) -> None:
@@ -224,14 +232,22 @@ class Alerting:
         return tuple(n for n in names if n)
 
     def facts(self, session: Session, detection: Detection, component: DetectionComponent) -> ComponentFacts:
+        """The component and what the network has seen of it. The history queries run only
+        for substances of concern: cocaine's thousandth seizure costs no lookups."""
         skeleton = component.skeleton_key
-        first_in_network = session.exec(_others(session, skeleton, detection).limit(1)).first() is None
-        first_in_country = first_in_network or (
-            session.exec(
-                _others(session, skeleton, detection).where(Detection.country == detection.country).limit(1)
-            ).first()
-            is None
-        )
+        since_year = _controlled_since_year(component.match)
+        concern = of_concern(component.verdict, component.high_harm, since_year)
+        first_in_network = first_in_country = False
+        recent = 0
+        if concern:
+            first_in_network = session.exec(_others(session, skeleton, detection).limit(1)).first() is None
+            first_in_country = first_in_network or (
+                session.exec(
+                    _others(session, skeleton, detection).where(Detection.country == detection.country).limit(1)
+                ).first()
+                is None
+            )
+            recent = _recent_in_region(session, skeleton, detection, self.cluster.window_days)
         sold_as = _sold_as(detection)
         names = self._names(component)
         return ComponentFacts(
@@ -245,8 +261,8 @@ class Alerting:
             confidence=detection.confidence,
             first_in_network=first_in_network,
             first_in_country=first_in_country,
-            recent_in_region=_recent_in_region(session, skeleton, detection, self.cluster.window_days),
-            controlled_since_year=_controlled_since_year(component.match),
+            recent_in_region=recent,
+            controlled_since_year=since_year,
             sold_as=sold_as,
             expected_here=sold_as is None or sold_as_matches(sold_as, names),
             names=names,
@@ -307,6 +323,11 @@ class Alerting:
         component: DetectionComponent,
     ) -> Alert:
         now = utcnow()
+        existing = session.exec(select(Alert).where(Alert.dedup_key == trigger.key).with_for_update()).first()
+        if existing is not None:
+            linked = self.link(session, existing, detection, component)
+            self._merge(session, existing, trigger, facts, detection, component, linked, now)
+            return existing
         region = {"country": detection.country, "region": detection.region} if detection.region else None
         text_facts = self._text_facts(facts, component, detection, 1, [detection.country])
         texts = all_texts(trigger.rule, text_facts)
@@ -348,7 +369,6 @@ class Alerting:
         # makes one insert win and the others update the winner's alert.
         session.execute(insert(Alert).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"]))
         alert = session.exec(select(Alert).where(Alert.dedup_key == trigger.key).with_for_update()).one()
-        session.refresh(alert)
         created = alert.id == values["id"]
         linked = self.link(session, alert, detection, component)
         if created:
@@ -362,19 +382,21 @@ class Alerting:
         return alert
 
     def link(self, session: Session, alert: Alert, detection: Detection, component: DetectionComponent) -> bool:
-        exists = session.get(AlertDetection, (alert.id, component.id))
-        if exists is not None:
-            return False
-        session.add(
-            AlertDetection(
+        """Record that the component fed the alert; False when it already had."""
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        result = session.execute(
+            insert(AlertDetection)
+            .values(
                 alert_id=alert.id,
                 component_id=component.id,
                 detection_id=detection.id,
                 country=detection.country,
                 region=detection.region,
+                created_at=utcnow(),
             )
+            .on_conflict_do_nothing(index_elements=["alert_id", "component_id"])
         )
-        return True
+        return result.rowcount == 1
 
     def _merge(self, session, alert, trigger, facts, detection, component, linked: bool, now) -> None:
         """A repeated trigger: counts, places and severity move; subscribers hear of material changes."""

@@ -3,10 +3,10 @@
 The cursor must never skip an entry that a concurrent transaction commits
 late. A sequence number alone would: transaction A takes seq 10, B takes 11
 and commits first, a reader advances past 11, then A commits 10 behind it.
-So each entry gets its feed position at commit time, from a one-row clock
-that the committing transaction locks as its last write (see
-:func:`_stamp_positions`): positions follow commit order on PostgreSQL and
-SQLite alike, and uncommitted entries have none yet.
+So the feed orders entries by a *position* that :func:`sequence` hands out
+to entries that have already committed, one sequencer at a time (it holds
+the clock row): an entry committed late is sequenced late, after everything
+readers have seen. Writers never wait for each other on the feed.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
-from sqlalchemy import and_, event, or_, update
+from sqlalchemy import and_, bindparam, or_, update
 from sqlmodel import Session, select
 
 from ews.models import Detection, DetectionComponent, FeedClock, FeedEntry
@@ -33,7 +33,7 @@ def record(
     version: int = 0,
     scope: str = "Public",
 ) -> FeedEntry:
-    """Add a feed entry; it gets its position when the transaction commits."""
+    """Add a feed entry; the sequencer gives it a position once it has committed."""
     entry = FeedEntry(
         kind=kind,
         object_id=object_id,
@@ -44,32 +44,41 @@ def record(
         payload=payload,
     )
     session.add(entry)
-    session.info.setdefault("feed_entries", []).append(entry)
     return entry
 
 
-@event.listens_for(Session, "before_commit")
-def _stamp_positions(session: Session) -> None:
-    """Give this transaction's entries the next clock value, as its very last write.
+def sequence(session: Session, batch: int = 5000) -> int:
+    """Give committed entries without a position the next positions, in ``seq`` order.
 
-    The clock row stays locked until commit, so a later transaction gets a
-    larger value only after this one is visible: positions follow commit order.
+    Only the holder of the clock row sequences, so positions only grow; an
+    entry whose transaction commits late is simply sequenced later, after
+    everything readers have already seen. Writers never touch the clock.
     """
-    entries = session.info.pop("feed_entries", None)
-    if not entries:
-        return
-    session.flush()
-    position = session.execute(
-        update(FeedClock).where(FeedClock.id == 1).values(value=FeedClock.value + 1).returning(FeedClock.value)
-    ).scalar_one()
-    session.execute(
-        update(FeedEntry).where(FeedEntry.seq.in_([e.seq for e in entries])).values(position=position)  # type: ignore[union-attr]
+    clock = session.exec(select(FeedClock).where(FeedClock.id == 1).with_for_update(skip_locked=True)).first()
+    if clock is None:
+        return 0  # another process is sequencing right now
+    pending = session.exec(
+        select(FeedEntry.seq).where(FeedEntry.position.is_(None)).order_by(FeedEntry.seq).limit(batch)  # type: ignore[union-attr,arg-type]
+    ).all()
+    if not pending:
+        return 0
+    start = clock.value
+    table = FeedEntry.__table__  # Core, not ORM: one executemany for the whole batch
+    session.connection().execute(
+        update(table).where(table.c.seq == bindparam("entry")).values(position=bindparam("place")),  # type: ignore[attr-defined]
+        [{"entry": seq, "place": start + offset + 1} for offset, seq in enumerate(pending)],
     )
+    clock.value = start + len(pending)
+    session.add(clock)
+    return len(pending)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_entries(session: Session) -> None:
-    session.info.pop("feed_entries", None)
+def sequence_now(engine) -> int:
+    """One sequencing pass in its own transaction (the scheduler and feed readers call this)."""
+    from ews.db import session_scope
+
+    with session_scope(engine) as session:
+        return sequence(session)
 
 
 def detection_feed_view(detection: Detection, components: list[DetectionComponent]) -> dict:

@@ -187,6 +187,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_detection_component_drug_class"), ["drug_class"], unique=False)
         batch_op.create_index(batch_op.f("ix_detection_component_inchikey"), ["inchikey"], unique=False)
         batch_op.create_index(batch_op.f("ix_detection_component_skeleton_key"), ["skeleton_key"], unique=False)
+        batch_op.create_index("ix_component_skeleton_detection", ["skeleton_key", "detection_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_detection_component_substance_id"), ["substance_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_detection_component_verdict"), ["verdict"], unique=False)
 
@@ -197,6 +198,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_detection_component_verdict"))
         batch_op.drop_index(batch_op.f("ix_detection_component_substance_id"))
         batch_op.drop_index(batch_op.f("ix_detection_component_skeleton_key"))
+        batch_op.drop_index("ix_component_skeleton_detection")
         batch_op.drop_index(batch_op.f("ix_detection_component_inchikey"))
         batch_op.drop_index(batch_op.f("ix_detection_component_drug_class"))
         batch_op.drop_index(batch_op.f("ix_detection_component_detection_id"))

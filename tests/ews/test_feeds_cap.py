@@ -167,6 +167,7 @@ def test_the_cursor_never_skips_a_late_commit(pg_url):
         feeds.record(late, "alert", "late", {"n": 2}, "node", "late")
         late.commit()
 
+    assert feeds.sequence_now(engine) == 1  # only the committed entry can be sequenced
     with Session(engine) as reader:
         page = feeds.read(reader, "alert", None, 10, include_restricted=True)
     assert [e.object_id for e in page.entries] == ["late"]
@@ -174,21 +175,42 @@ def test_the_cursor_never_skips_a_late_commit(pg_url):
 
     early.commit()
     early.close()
+    feeds.sequence_now(engine)
     with Session(engine) as reader:
         page = feeds.read(reader, "alert", cursor, 10, include_restricted=True)
     assert [e.object_id for e in page.entries] == ["early"]  # a plain sequence cursor would have skipped it
 
 
-def test_concurrent_writers_get_positions_in_commit_order(pg_url):
+def test_positions_follow_the_order_entries_become_visible(pg_url):
     engine = engine_for(pg_url)
     sessions = [Session(engine) for _ in range(4)]
     for number, session in enumerate(sessions):
         feeds.record(session, "alert", f"w{number}", {}, "node", f"w{number}")
         session.flush()
-    for session in reversed(sessions):  # commit in the opposite order of writing
+    seen: list[str] = []
+    cursor = None
+    for session in reversed(sessions):  # commit in the opposite order of writing, a reader polling between
         session.commit()
         session.close()
+        feeds.sequence_now(engine)
+        with Session(engine) as reader:
+            page = feeds.read(reader, "alert", cursor, 10, include_restricted=True)
+        seen += [e.object_id for e in page.entries]
+        cursor = page.cursor
+    assert seen == ["w3", "w2", "w1", "w0"]
+
+
+def test_one_sequencer_at_a_time(pg_url):
+    engine = engine_for(pg_url)
+    with Session(engine) as writer:
+        for number in range(3):
+            feeds.record(writer, "alert", f"e{number}", {}, "node", f"e{number}")
+        writer.commit()
+    holder = Session(engine)
+    assert feeds.sequence(holder) == 3  # holds the clock until it commits
+    assert feeds.sequence_now(engine) == 0  # a second sequencer skips instead of waiting
+    holder.commit()
+    holder.close()
     with Session(engine) as reader:
-        page = feeds.read(reader, "alert", None, 10, include_restricted=True)
-    assert [e.object_id for e in page.entries] == ["w3", "w2", "w1", "w0"]
-    assert [e.position for e in page.entries] == sorted(e.position for e in page.entries)
+        positions = [e.position for e in feeds.read(reader, "alert", None, 10, True).entries]
+    assert positions == [1, 2, 3]

@@ -1,0 +1,190 @@
+"""Sustained detections per second, and latency, of `ews serve` under load.
+
+`ews serve` runs in its own process (two API workers, scheduler off: this
+measures the API, not delivery); this process is the load generator: C
+concurrent clients POST detections of realistic mixtures (a drug with its
+usual adulterants, new analogs among them) for D seconds. Run on SQLite and
+on PostgreSQL (a fresh database on 127.0.0.1:5432).
+
+Run: ``python -m bench.api_load [--seconds 20] [--clients 16] [--database sqlite|postgresql|both]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from bench.validation import rows
+from ews.db import engine_for, session_scope
+from ews.migrate import upgrade
+from ews.services.admin import create_organisation, issue_key
+from ews.services.library import load_bundled
+
+WORKERS = int(os.environ.get("EWS_BENCH_WORKERS", "2"))
+ADULTERANTS = [
+    "Cn1cnc2c1c(=O)n(C)c(=O)n2C",  # caffeine
+    "S1CC(N2C1=NCC2)c1ccccc1",  # levamisole
+    "CCOc1ccc(NC(C)=O)cc1",  # phenacetin
+    "CCN(CC)CC(=O)Nc1c(C)cccc1C",  # lidocaine
+    "CC(=O)Nc1ccc(O)cc1",  # paracetamol
+]
+DRUGS = [
+    "COC(=O)[C@H]1[C@@H](OC(=O)c2ccccc2)C[C@@H]2CC[C@H]1N2C",  # cocaine
+    "CC(=O)O[C@H]1C=C[C@H]2[C@H]3Cc4ccc(OC(C)=O)c5O[C@@H]1[C@]2(CCN3C)c45",  # heroin
+    "CCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1",  # fentanyl
+    "CNC(C)Cc1ccccc1",  # methamphetamine
+    "CNC(C)Cc1ccc2c(c1)OCO2",  # MDMA
+]
+
+
+def mixtures(count: int, seed: int = 11) -> list[list[str]]:
+    random.seed(seed)
+    new = [r["smiles"] for r in rows("nps_positives.csv")]
+    result = []
+    for _ in range(count):
+        drug = random.choice(new) if random.random() < 0.3 else random.choice(DRUGS)
+        result.append([drug, *random.sample(ADULTERANTS, random.randint(0, 2))])
+    return result
+
+
+def prepare(url: str, cache: str) -> str:
+    upgrade(url)
+    engine = engine_for(url)
+    from pathlib import Path
+
+    load_bundled(engine, Path(cache))
+    with session_scope(engine) as session:
+        lab = create_organisation(session, "bench lab", "lab", "CO")
+        _, key = issue_key(session, lab, None)
+    engine.dispose()
+    return key
+
+
+def serve(url: str, port: int) -> subprocess.Popen:
+    env = {**os.environ, "EWS_DATABASE_URL": url, "EWS_SCHEDULER": "off", "EWS_NODE_ID": "bench"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ews.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(WORKERS),
+            "--no-scheduler",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("ews serve did not start")
+
+
+def load(port: int, key: str, seconds: float, clients: int) -> tuple[int, list[float], int]:
+    pool = mixtures(2000)
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client(number: int) -> None:
+        nonlocal errors
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}, timeout=30
+        ) as http:
+            i = number
+            while time.monotonic() < stop:
+                body = {
+                    "external_ref": f"bench-{uuid.uuid4().hex}",
+                    "sample": {
+                        "form": "powder",
+                        "seized_on": "2026-11-01",
+                        "country": "CO",
+                        "region": random.choice(["Antioquia", "Valle del Cauca", "Bogotá"]),
+                    },
+                    "components": [{"smiles": s} for s in pool[i % len(pool)]],
+                }
+                started = time.perf_counter()
+                response = http.post("/api/v1/detections", json=body)
+                elapsed = time.perf_counter() - started
+                with lock:
+                    if response.status_code == 201:
+                        latencies.append(elapsed)
+                    else:
+                        errors += 1
+                i += clients
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(latencies), latencies, errors
+
+
+def run(database: str, seconds: float, clients: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        if database == "sqlite":
+            url = f"sqlite:///{folder}/bench.db"
+        else:
+            admin = os.environ.get(
+                "EWS_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+            )
+            name = f"ews_bench_{uuid.uuid4().hex[:8]}"
+            engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+            with engine.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            url = admin.rsplit("/", 1)[0] + "/" + name
+        key = prepare(url, f"{folder}/cache")
+        port = 18000 + random.randint(0, 999)
+        server = serve(url, port)
+        try:
+            load(port, key, 3, clients)  # warm-up: caches, connections
+            count, latencies, errors = load(port, key, seconds, clients)
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+        if database != "sqlite":
+            with engine.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000
+    p95 = latencies[int(len(latencies) * 0.95) - 1] * 1000
+    print(
+        f"{database:10s} {count / seconds:7.1f} detections/s   p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   "
+        f"({count} in {seconds:g} s, {clients} clients, {errors} errors)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    args = parser.parse_args()
+    for database in ("sqlite", "postgresql") if args.database == "both" else (args.database,):
+        run(database, args.seconds, args.clients)
+
+
+if __name__ == "__main__":
+    main()
