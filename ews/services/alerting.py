@@ -385,7 +385,7 @@ class Alerting:
         """Record that the component fed the alert; False when it already had."""
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         result = session.execute(
-            insert(AlertDetection)
+            insert(AlertDetection.__table__)  # type: ignore[arg-type]
             .values(
                 alert_id=alert.id,
                 component_id=component.id,
@@ -395,8 +395,9 @@ class Alerting:
                 created_at=utcnow(),
             )
             .on_conflict_do_nothing(index_elements=["alert_id", "component_id"])
+            .returning(AlertDetection.__table__.c.alert_id)  # type: ignore[attr-defined]
         )
-        return result.rowcount == 1
+        return result.first() is not None  # a row comes back only when it was inserted
 
     def _merge(self, session, alert, trigger, facts, detection, component, linked: bool, now) -> None:
         """A repeated trigger: counts, places and severity move; subscribers hear of material changes."""
