@@ -34,7 +34,7 @@ from ews.services.library import load_bundled
 WORKERS = int(os.environ.get("EWS_BENCH_WORKERS", "2"))
 ADULTERANTS = [
     "Cn1cnc2c1c(=O)n(C)c(=O)n2C",  # caffeine
-    "S1CC(N2C1=NCC2)c1ccccc1",  # levamisole
+    "c1ccc(cc1)[C@H]1CN2CCSC2=N1",  # levamisole
     "CCOc1ccc(NC(C)=O)cc1",  # phenacetin
     "CCN(CC)CC(=O)Nc1c(C)cccc1C",  # lidocaine
     "CC(=O)Nc1ccc(O)cc1",  # paracetamol

@@ -1,0 +1,192 @@
+"""The match engine on real substances: every verdict, dates, jurisdictions, listing clauses."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bench.validation import evaluate, rows
+from chem.library import ReferenceLibrary
+from chem.match import VERDICTS, match, match_text
+from chem.standardize import standardize_text
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory) -> ReferenceLibrary:
+    return ReferenceLibrary.bundled(cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+def verdict(library, smiles, **kwargs) -> dict:
+    result = match_text(smiles, library, **kwargs)
+    assert result["verdict"] in VERDICTS
+    return result
+
+
+@pytest.mark.parametrize(
+    ("smiles", "expected", "drug_class"),
+    [
+        (
+            "CCN(CC)CCn1c(Cc2ccc(OC(C)C)cc2)nc2cc([N+](=O)[O-])ccc21.Cl",
+            "controlled",
+            "opioid",
+        ),  # isotonitazene HCl
+        ("CCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1", "controlled", "opioid"),  # fentanyl
+        ("CNC(C)C(=O)c1ccc(C)cc1", "controlled", "cathinone"),  # mephedrone
+        ("CC(=O)Cc1ccccc1", "precursor", None),  # P-2-P, 1988 Table I
+        ("CC(=O)OC(C)=O", "precursor", None),  # acetic anhydride
+        ("Cn1cnc2c1c(=O)n(C)c(=O)n2C", "known", None),  # caffeine
+        ("c1ccc(cc1)[C@H]1CN2CCSC2=N1", "known", None),  # levamisole
+        ("CC(=O)Nc1ccc(O)cc1", "known", None),  # paracetamol
+        ("CCCCCOc1ccc(Cc2nc3cc([N+](=O)[O-])ccc3n2CCN2CCCCC2)cc1", "analog", "opioid"),  # unlisted nitazene
+        ("CCCCC(NCC)C(=O)c1ccc(OC)c(F)c1", "analog", "cathinone"),  # unlisted cathinone
+        ("OCC(O)C(O)C(O)C(O)C=O", "no_match", None),  # an aldohexose
+        ("CCCCCCCCCCCCCCCC(=O)O", "no_match", None),  # palmitic acid
+    ],
+)
+def test_every_verdict_on_real_substances(library, smiles, expected, drug_class):
+    result = verdict(library, smiles)
+    assert result["verdict"] == expected
+    if drug_class:
+        assert result["class"] == drug_class
+
+
+def test_the_result_has_the_interface_shape(library):
+    result = verdict(library, "CCN(CC)CCn1c(Cc2ccc(OC(C)C)cc2)nc2cc([N+](=O)[O-])ccc21.Cl", name="sample-17")
+    assert result["name"] == "sample-17" and result["jurisdiction"] == "UN"
+    assert result["standardized"]["removed_fragments"] == ["Cl"]
+    assert result["standardized"]["formula"] == "C23H30N4O3"
+    control = result["controls"][0]
+    assert control == {
+        **control,
+        "jurisdiction": "UN",
+        "instrument": "1961 Single Convention",
+        "schedule": "I",
+        "controlled_since": "2021-04-14",
+        "basis": "listed",
+    }
+    kinds = [m["kind"] for m in result["matches"]]
+    assert kinds[0] == "identity" and "similarity" in kinds and "family" in kinds
+    similar = next(m for m in result["matches"] if m["kind"] == "similarity")
+    assert 0 < similar["score"] < 1 and similar["shared_atoms"]
+    assert result["as_of"] == date.today().isoformat()
+
+
+def test_a_substance_controlled_later_is_an_analog_before(library):
+    iso = "CCN(CC)CCn1c(Cc2ccc(OC(C)C)cc2)nc2cc([N+](=O)[O-])ccc21"
+    before = verdict(library, iso, as_of=date(2021, 4, 13))
+    after = verdict(library, iso, as_of=date(2021, 4, 14))
+    assert before["verdict"] == "analog" and before["controls"] == []
+    assert not [m for m in before["matches"] if m["kind"] == "identity"]
+    assert after["verdict"] == "controlled"
+
+
+def test_known_beats_analog_for_medicines_that_resemble_controlled_drugs(library):
+    naloxone = "C=CCN1CC[C@]23c4c5ccc(O)c4O[C@H]2C(=O)CC[C@@]3(O)[C@H]1C5"
+    result = verdict(library, naloxone)
+    assert result["verdict"] == "known"
+    assert any(m["kind"] == "similarity" and m["substance"]["name"] == "oxymorphone" for m in result["matches"])
+
+
+def test_excepted_isomers_and_stereo(library):
+    dextro = "CN1CC[C@@]23CCCC[C@@H]2[C@@H]1Cc1ccc(OC)cc13"
+    levo = "CN1CC[C@]23CCCC[C@H]2[C@H]1Cc1ccc(OC)cc13"
+    assert verdict(library, dextro)["verdict"] == "known"  # dextromethorphan: excepted from Schedule I
+    assert verdict(library, levo)["verdict"] == "controlled"  # levomethorphan
+    flat = "CN1CCC23CCCCC2C1Cc1ccc(OC)cc13"
+    named = verdict(library, flat, name="dextromethorphan")
+    assert named["verdict"] == "known" and named["warnings"]
+    assert verdict(library, flat)["verdict"] == "controlled"  # racemethorphan, flagged
+    dexamfetamine = verdict(library, "C[C@H](N)Cc1ccccc1")
+    assert dexamfetamine["verdict"] == "controlled"
+    assert dexamfetamine["matches"][0]["substance"]["name"] == "dexamfetamine"
+
+
+def test_esters_and_ethers_of_schedule_i_drugs(library):
+    six_mam = "CC(=O)O[C@H]1C=C[C@H]2[C@H]3Cc4ccc(O)c5O[C@@H]1[C@]2(CCN3C)c45"
+    result = verdict(library, six_mam)
+    assert result["verdict"] == "controlled"
+    assert {c["basis"] for c in result["controls"]} == {"ester"}
+    dipropanoyl = "CCC(=O)O[C@H]1C=C[C@H]2[C@H]3Cc4ccc(OC(=O)CC)c5O[C@@H]1[C@]2(CCN3C)c45"
+    assert verdict(library, dipropanoyl)["verdict"] == "controlled"
+
+
+def test_generic_definitions_answer_for_their_jurisdiction(library):
+    nitazene = "CCCCCOc1ccc(Cc2nc3cc([N+](=O)[O-])ccc3n2CCN2CCCCC2)cc1"
+    cathinone = "CCCCC(NCC)C(=O)c1ccc(OC)c(F)c1"
+    assert verdict(library, cathinone)["verdict"] == "analog"
+    uk = verdict(library, cathinone, jurisdiction="GB")
+    assert uk["verdict"] == "controlled"
+    assert {c["basis"] for c in uk["controls"]} == {"generic"}
+    assert all(c["jurisdiction"] == "GB" for c in uk["controls"])
+    assert verdict(library, cathinone, jurisdiction="GB", as_of=date(2010, 1, 1))["verdict"] == "analog"
+    # a nitazene scheduled by the UN only in 2023, in Germany under the NpSG benzimidazole group since 2021
+    etonitazepyne = "CCOc1ccc(Cc2nc3cc([N+](=O)[O-])ccc3n2CCN2CCCC2)cc1"
+    assert verdict(library, etonitazepyne, as_of=date(2022, 6, 1))["verdict"] == "analog"
+    german = verdict(library, etonitazepyne, jurisdiction="DE", as_of=date(2022, 6, 1))
+    assert german["verdict"] == "controlled" and german["controls"][0]["basis"] == "generic"
+    assert verdict(library, nitazene)["high_harm"] is True
+    bupropion = "CC(NC(C)(C)C)C(=O)c1cccc(Cl)c1"
+    assert verdict(library, bupropion, jurisdiction="GB")["verdict"] == "known"  # excepted by name
+
+
+def test_a_national_list_years_behind_the_market(tmp_path):
+    """An authority matches today's market against its 2014 list: new substances are analogs of what it controls."""
+    national = tmp_path / "list.csv"
+    national.write_text(
+        "name,smiles,class,schedule,controlled_since\n"
+        "fentanyl,CCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1,opioid,I,1980-01-01\n"
+        "etonitazene,CCOc1ccc(Cc2nc3cc([N+](=O)[O-])ccc3n2CCN(CC)CC)cc1,opioid,I,1990-01-01\n"
+        "methcathinone,CNC(C)C(=O)c1ccccc1,cathinone,II,1995-01-01\n"
+    )
+    library = ReferenceLibrary.from_file(national, cache_dir=tmp_path / "cache")
+    todays_market = {r["name"]: r["smiles"] for r in rows("recently_scheduled.csv")}
+    for name in (
+        "isotonitazene",
+        "protonitazene",
+        "metonitazene",
+        "butonitazene",
+        "carfentanil",
+        "mephedrone (4-MMC)",
+    ):
+        assert match_text(todays_market[name], library)["verdict"] == "analog", name
+    assert match_text("CCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1", library)["verdict"] == "controlled"
+    assert match_text("Cn1cnc2c1c(=O)n(C)c(=O)n2C", library)["verdict"] == "known"  # bundled known stay on
+    bare = ReferenceLibrary.from_file(national, bare=True, cache_dir=tmp_path / "cache")
+    assert match_text("Cn1cnc2c1c(=O)n(C)c(=O)n2C", bare)["verdict"] == "no_match"
+    isotonitazene = "CCN(CC)CCn1c(Cc2ccc(OC(C)C)cc2)nc2cc([N+](=O)[O-])ccc21"
+    result = match_text(isotonitazene, bare)
+    assert result["verdict"] == "analog"  # similarity and MCS alone, no family rules
+    assert result["matches"][0]["substance"]["name"] == "etonitazene"
+
+
+def test_unreadable_input_gives_an_error_object(library):
+    result = match_text("C1CC(", library, name="typo")
+    assert result == {**result, "name": "typo", "error_code": "syntax"} and "verdict" not in result
+
+
+def test_pathological_input_is_bounded(library):
+    huge = "C" * 240 + "N"  # within the atom limit: must finish quickly
+    assert verdict(library, huge)["verdict"] == "no_match"
+    ring_soup = "c1ccc2cc3cc4cc5cc6cc7cc8cc9ccccc9cc8cc7cc6cc5cc4cc3cc2c1"
+    assert verdict(library, ring_soup)["verdict"] in VERDICTS
+
+
+def test_validation_recall_and_false_positive_rate(library):
+    """The measured figures of the README, as floors: a regression in the analog decision fails here."""
+    outcomes = evaluate(library)
+    assert outcomes["recently_scheduled"].rate("analog") >= 0.95
+    assert outcomes["nps_positives"].rate("analog") >= 0.93
+    assert outcomes["negatives"].rate("analog") <= 0.03
+
+
+def test_library_from_rows_and_stored_results_are_stable(tmp_path):
+    lib = ReferenceLibrary.from_rows(
+        [{"name": "x", "smiles": "CNC(C)Cc1ccccc1", "status": "controlled"}], cache_dir=tmp_path
+    )
+    first = match(standardize_text("CNC(C)Cc1ccccc1.Cl"), lib, as_of=date(2026, 1, 1)).to_dict()
+    second = match(standardize_text("C[NH2+]C(C)Cc1ccccc1"), lib, as_of=date(2026, 1, 1)).to_dict()
+    assert first["verdict"] == second["verdict"] == "controlled"
+    assert first["standardized"]["inchikey"] == second["standardized"]["inchikey"]
+    assert Path(tmp_path).glob("standardized-*.json")

@@ -1,0 +1,222 @@
+"""The `ews` command line as users and scripts run it: real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+from rdkit import Chem
+
+from tests.support import free_port, wait_for
+
+ISOTONITAZENE = "CCN(CC)CCn1c(Cc2ccc(OC(C)C)cc2)nc2cc([N+](=O)[O-])ccc21"
+CAFFEINE = "Cn1cnc2c1c(=O)n(C)c(=O)n2C"
+
+
+def ews(*args, env=None, check=None):
+    result = subprocess.run(
+        [sys.executable, "-m", "ews.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env or os.environ.copy(),
+        timeout=300,
+    )
+    if check is not None:
+        assert result.returncode == check, result.stderr
+    return result
+
+
+@pytest.fixture
+def env(tmp_path, cache_dir):
+    return {**os.environ, "EWS_CACHE_DIR": str(cache_dir), "EWS_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db"}
+
+
+def lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def test_match_json_one_object_per_input_in_order_and_exit_1_on_unreadable(tmp_path, env):
+    table = tmp_path / "samples.csv"
+    table.write_text(f"name,smiles\nsample-1,{ISOTONITAZENE}.Cl\nsample-2,C1CC(\nsample-3,{CAFFEINE}\n")
+    result = ews("match", "--file", str(table), "--format", "json", env=env, check=1)
+    first, second, third = lines(result.stdout)
+    assert (first["name"], first["verdict"], first["class"]) == ("sample-1", "controlled", "opioid")
+    assert first["standardized"]["removed_fragments"] == ["Cl"]
+    assert second["name"] == "sample-2" and "error" in second and "verdict" not in second
+    assert third["verdict"] == "known"
+
+
+def test_match_smiles_sdf_and_smi_inputs(tmp_path, env):
+    assert (
+        lines(
+            ews(
+                "match", "--smiles", CAFFEINE, "--smiles", ISOTONITAZENE, "--format", "json", env=env, check=0
+            ).stdout
+        )[1]["verdict"]
+        == "controlled"
+    )
+    sdf = tmp_path / "seized.sdf"
+    writer = Chem.SDWriter(str(sdf))
+    for name, smiles in (("isotonitazene", ISOTONITAZENE), ("caffeine", CAFFEINE)):
+        mol = Chem.MolFromSmiles(smiles)
+        mol.SetProp("_Name", name)
+        writer.write(mol)
+    writer.close()
+    results = lines(ews("match", "--file", str(sdf), "--format", "json", env=env, check=0).stdout)
+    assert [(r["name"], r["verdict"]) for r in results] == [("isotonitazene", "controlled"), ("caffeine", "known")]
+    smi = tmp_path / "list.smi"
+    smi.write_text(f"# lab export\n{CAFFEINE} caffeine\n{ISOTONITAZENE} iso\n")
+    results = lines(ews("match", "--file", str(smi), "--format", "json", env=env, check=0).stdout)
+    assert [r["name"] for r in results] == ["caffeine", "iso"]
+
+
+def test_match_as_of_jurisdiction_library_and_bare(tmp_path, env):
+    before = lines(
+        ews("match", "--smiles", ISOTONITAZENE, "--as-of", "2021-04-13", "--format", "json", env=env).stdout
+    )
+    assert before[0]["verdict"] == "analog" and before[0]["as_of"] == "2021-04-13"
+    national = tmp_path / "national.csv"
+    national.write_text(
+        "name,smiles,schedule,controlled_since,jurisdiction,notes\n"
+        "etonitazene,CCOc1ccc(Cc2nc3cc([N+](=O)[O-])ccc3n2CCN(CC)CC)cc1,I,1990-01-01,CO,ignored column\n"
+    )
+    own = lines(
+        ews(
+            "match",
+            "--smiles",
+            ISOTONITAZENE,
+            "--smiles",
+            CAFFEINE,
+            "--library",
+            str(national),
+            "--jurisdiction",
+            "CO",
+            "--format",
+            "json",
+            env=env,
+            check=0,
+        ).stdout
+    )
+    assert [r["verdict"] for r in own] == ["analog", "known"]
+    assert own[0]["class"] == "opioid"
+    bare = lines(
+        ews(
+            "match",
+            "--smiles",
+            CAFFEINE,
+            "--library",
+            str(national),
+            "--bare",
+            "--format",
+            "json",
+            env=env,
+            check=0,
+        ).stdout
+    )
+    assert bare[0]["verdict"] == "no_match"
+
+
+def test_match_table_format(env):
+    result = ews("match", "--smiles", ISOTONITAZENE, "--format", "table", env=env, check=0)
+    header, row = result.stdout.splitlines()[:2]
+    assert header.split()[:3] == ["name", "verdict", "class"]
+    assert "controlled" in row and "opioid" in row
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["match"],
+        ["match", "--smiles", "C", "--as-of", "27/11/2026"],
+        ["match", "--smiles", "C", "--jurisdiction", "Colombia"],
+        ["match", "--file", "/nonexistent/file.csv"],
+        ["match", "--smiles", "C", "--bare"],
+        ["match", "--smiles", "C", "--format", "xml"],
+        ["frobnicate"],
+    ],
+)
+def test_usage_errors_exit_2(args, env):
+    result = ews(*args, env=env)
+    assert result.returncode == 2, (args, result.stdout, result.stderr)
+    assert result.stderr.strip()
+
+
+def test_csv_without_structure_column_is_a_usage_error(tmp_path, env):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,structure_text\nx,C\n")
+    result = ews("match", "--file", str(bad), env=env)
+    assert result.returncode == 2 and "name,smiles" in result.stderr
+
+
+def test_admin_commands_print_ids_and_keys_on_the_last_line(env, tmp_path):
+    ews("db", "upgrade", env=env, check=0)
+    ews("library", "load", env=env, check=0)
+    org = ews(
+        "admin", "create-org", "--name", "Lab Medellín", "--kind", "lab", "--country", "CO", env=env, check=0
+    )
+    org_id = org.stdout.strip().splitlines()[-1]
+    key = ews("admin", "create-key", "--org", org_id, env=env, check=0).stdout.strip().splitlines()[-1]
+    assert key.startswith("ews_") and len(key) > 30
+    assert ews("admin", "create-key", "--org", "nope", env=env).returncode == 2
+    assert ews("admin", "create-org", "--name", "x", "--kind", "lab", "--country", "XX", env=env).returncode == 2
+    national = tmp_path / "co.csv"
+    national.write_text(
+        "name,smiles,schedule\nnueva sustancia,CCCCCOc1ccc(Cc2nc3cc([N+](=O)[O-])ccc3n2CCN2CCCCC2)cc1,I\n"
+    )
+    ews("library", "import", str(national), "--jurisdiction", "CO", env=env, check=0)
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ews.cli", "serve", "--port", str(port), "--no-scheduler"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: _ready(port), timeout=60, interval=0.2)
+        headers = {"Authorization": f"Bearer {key}"}
+        body = {
+            "sample": {"country": "CO"},
+            "components": [{"smiles": "CCCCCOc1ccc(Cc2nc3cc([N+](=O)[O-])ccc3n2CCN2CCCCC2)cc1"}],
+        }
+        response = httpx.post(f"http://127.0.0.1:{port}/api/v1/detections", json=body, headers=headers, timeout=30)
+        assert response.status_code == 201
+        component = response.json()["components"][0]
+        assert component["verdict"] == "controlled"  # by the imported Colombian list
+        assert component["match"]["controls"][0]["jurisdiction"] == "CO"
+    finally:
+        server.terminate()
+        out, _ = server.communicate(timeout=20)
+    first_start_key = out.strip().splitlines()[0]
+    assert first_start_key.startswith("ews_")  # the admin key printed once on the first start
+
+
+def _ready(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_peers_add_and_list(env):
+    ews("db", "upgrade", env=env, check=0)
+    env = {**env, "EWS_ALLOW_LOOPBACK_WEBHOOKS": "true"}
+    peer_id = ews(
+        "peers", "add", "http://127.0.0.1:9/", "--token", "ews_peer_token", env=env, check=0
+    ).stdout.split()[-1]
+    listed = ews("peers", "list", env=env, check=0).stdout
+    assert peer_id in listed and "http://127.0.0.1:9" in listed
+    refused = ews(
+        "peers",
+        "add",
+        "http://127.0.0.1:9/",
+        "--token",
+        "x" * 10,
+        env={**env, "EWS_ALLOW_LOOPBACK_WEBHOOKS": "false"},
+    )
+    assert refused.returncode == 2 and "https" in refused.stderr
