@@ -43,3 +43,28 @@ def png(smiles: str, size: tuple[int, int] = (400, 300)) -> bytes | None:
     rdMolDraw2D.PrepareAndDrawMolecule(drawer, mol)
     drawer.FinishDrawing()
     return drawer.GetDrawingText()
+
+
+def svg(smiles: str, size: tuple[int, int] = (360, 260), highlight: tuple[int, ...] = ()) -> str | None:
+    """An SVG drawing of ``smiles`` for web pages; ``highlight`` marks atoms (match evidence).
+
+    Atom indices are those of the SMILES as written (the standardized SMILES
+    of a match result, whose ``shared_atoms`` refer to it).
+
+    >>> svg("c1ccccc1O", highlight=(6,)).startswith("<?xml")
+    True
+    >>> svg("not a molecule") is None
+    True
+    """
+    width, height = size
+    if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
+        raise ValueError(f"size {size!r}: width and height must be between 1 and {MAX_SIDE} pixels")
+    try:
+        mol = read_smiles(smiles)
+    except StructureError:
+        return None
+    atoms = [i for i in highlight if 0 <= i < mol.GetNumAtoms()]
+    drawer = rdMolDraw2D.MolDraw2DSVG(width, height)
+    rdMolDraw2D.PrepareAndDrawMolecule(drawer, mol, highlightAtoms=atoms)
+    drawer.FinishDrawing()
+    return drawer.GetDrawingText()

@@ -200,7 +200,8 @@ def from_standardized_smiles(smiles: str, removed: tuple[str, ...] = ()) -> Stan
 
     Used to load a cached library without repeating the tautomer search.
     """
-    mol = Chem.MolFromSmiles(smiles)
+    with rdBase.BlockLogs():
+        mol = Chem.MolFromSmiles(smiles)
     if mol is None:
         raise StructureError(f"cached standardized SMILES unreadable: {smiles}")
     return identifiers(mol, removed)

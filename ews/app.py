@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ews import problems
+from ews import problems, web
 from ews.api import admin, alerts, detections, feeds, health, peers, reference, subscriptions
 from ews.api.deps import Node
 from ews.config import Settings, get_settings
@@ -128,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     for module in (health, detections, reference, alerts, subscriptions, feeds, peers, admin):
         app.include_router(module.router)
+    app.include_router(web.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(Metrics)
     return app

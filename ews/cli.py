@@ -85,9 +85,11 @@ def _table(results: Iterable[dict], out) -> None:
                 evidence,
             )
         )
+    last = len(rows[0]) - 1  # the evidence column runs to the end of the line
     widths = [min(max(len(str(row[i])) for row in rows), 48) for i in range(len(rows[0]))]
     for row in rows:
-        out.write("  ".join(str(cell)[:48].ljust(widths[i]) for i, cell in enumerate(row)).rstrip() + "\n")
+        cells = [str(cell) if i == last else str(cell)[:48].ljust(widths[i]) for i, cell in enumerate(row)]
+        out.write("  ".join(cells).rstrip() + "\n")
 
 
 def cmd_match(args) -> int:
