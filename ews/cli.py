@@ -188,7 +188,9 @@ def cmd_admin_create_org(args) -> int:
     from ews.services.admin import create_organisation
 
     with session_scope(_engine()) as session:
-        organisation = create_organisation(session, args.name, args.kind, args.country)
+        organisation = create_organisation(
+            session, args.name, args.kind, args.country, contact_email=args.contact_email
+        )
     print(
         f"organisation {organisation.name!r} ({organisation.kind}, {organisation.country or '-'})", file=sys.stderr
     )
@@ -309,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     org.add_argument("--name", required=True)
     org.add_argument("--kind", required=True, choices=("lab", "authority", "regional", "admin"))
     org.add_argument("--country", type=_country, default=None, metavar="CC")
+    org.add_argument("--contact-email", default=None, help="told when one of its webhooks is disabled")
     org.set_defaults(handler=cmd_admin_create_org)
     key = admin.add_parser("create-key", help="issue an API key; prints it once")
     key.add_argument("--org", required=True, metavar="ORG_ID")

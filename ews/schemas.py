@@ -170,6 +170,12 @@ class OrganisationIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["lab", "authority", "regional", "admin"]
     country: str | None = None
+    contact_email: str | None = Field(
+        default=None,
+        max_length=320,
+        pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$",
+        description="told when one of the organisation's webhooks is disabled",
+    )
 
     @field_validator("country")
     @classmethod

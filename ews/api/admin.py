@@ -22,6 +22,7 @@ def _organisation(o: Organisation) -> dict:
         "name": o.name,
         "kind": o.kind,
         "country": o.country,
+        "contact_email": o.contact_email,
         "created_at": o.created_at.isoformat(),
     }
 
@@ -43,7 +44,12 @@ def create_organisation(
     payload: OrganisationIn, caller: Principal = Depends(require("admin")), db: Session = Depends(write_session)
 ):
     organisation = service.create_organisation(
-        db, payload.name, payload.kind, payload.country, (caller.organisation_id, caller.key_id)
+        db,
+        payload.name,
+        payload.kind,
+        payload.country,
+        (caller.organisation_id, caller.key_id),
+        payload.contact_email,
     )
     db.flush()
     return _organisation(organisation)

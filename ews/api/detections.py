@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from chem.classes import CLASSES
 from chem.match import VERDICTS
@@ -141,12 +142,11 @@ async def create_detections_batch(
         raise Problem(415, "Unsupported media type", "send application/json, text/csv or chemical/x-mdl-sdfile")
     if len(rows) > state.settings.max_batch_rows:
         raise Problem(413, "Content too large", f"at most {state.settings.max_batch_rows} rows per batch")
-    return _submit_rows(rows, caller, state)
+    # the chemistry of a whole batch must not hold the event loop: other requests go on
+    return await run_in_threadpool(_submit_rows, rows, caller, state)
 
 
 def _submit_rows(rows: list, caller: Principal, state: Node) -> dict:
-    from starlette.concurrency import run_in_threadpool  # noqa: F401  (documented: rows run sequentially)
-
     results = []
     for index, row in enumerate(rows):
         if isinstance(row, str):

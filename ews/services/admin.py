@@ -19,8 +19,9 @@ def create_organisation(
     kind: str,
     country: str | None,
     actor: tuple[str | None, str | None] = (None, None),
+    contact_email: str | None = None,
 ) -> Organisation:
-    organisation = Organisation(name=name, kind=kind, country=country)
+    organisation = Organisation(name=name, kind=kind, country=country, contact_email=contact_email)
     session.add(organisation)
     session.flush()
     session.add(
