@@ -27,6 +27,7 @@ run: $(VENV)/.installed-run
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
+	$(BIN)/mypy chem alerts ews
 
 test: $(VENV)/.installed-test lint
 	$(BIN)/python -m pytest -n auto -q
@@ -36,4 +37,4 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.library_load
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -12,6 +12,7 @@ fields: ``event``, ``headline``, ``description``, ``instruction``.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import cast
 
 import pycountry
 
@@ -292,7 +293,7 @@ def alert_texts(rule: str, facts: dict, language: str = "en") -> dict[str, str]:
     detected = _DETECTED[language].format(place=place, when=when, count=facts.get("detection_count") or 1)
     formula = f" [{facts['formula']}]" if facts.get("formula") else ""
     description = f"{name}{formula}. {status} {detected}"
-    instruction_key = facts.get("drug_class") if facts.get("drug_class") in _INSTRUCTIONS else "default"
+    instruction_key = cast(str, facts.get("drug_class")) if facts.get("drug_class") in _INSTRUCTIONS else "default"
     return {
         "event": _EVENTS.get(rule, _EVENTS["new_substance"])[language],
         "headline": headline[:400],

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 
 
@@ -61,7 +62,8 @@ def resolve(host: str, port: int) -> tuple[str, ...]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
         raise UnsafeTarget(f"url: host {host!r} does not resolve ({error})") from None
-    return tuple(dict.fromkeys(info[4][0] for info in infos))
+    # an AF_INET/AF_INET6 sockaddr starts with the address as text
+    return tuple(dict.fromkeys(cast(str, info[4][0]) for info in infos))
 
 
 def check_url(url: str, allow_loopback: bool, resolver=resolve) -> Target:

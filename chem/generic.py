@@ -725,12 +725,13 @@ def _closing_ring(s: Substituent) -> tuple[int, frozenset[int]] | None:
         return None
     core = next(iter(cores))
     heads = {own for own, _, _ in s.attachments}
-    rings = [
+    rings: list[tuple[int, ...]] = [
         r for r in s.mol.GetRingInfo().AtomRings() if core in r and heads <= set(r) and set(r) - {core} <= s.atoms
     ]
     if not rings:
         return None
-    return core, frozenset(min(rings, key=len))
+    smallest = min(rings, key=len)
+    return core, frozenset(smallest)
 
 
 def _fused_system(mol: Chem.Mol, ring: frozenset[int], allowed: set[int] | frozenset[int]) -> frozenset[int]:
@@ -1750,7 +1751,7 @@ def load_definitions(paths: Iterable[Path] | None = None) -> list[GenericDefinit
     """Definitions from TOML files, or the bundled ``chem/data/generic/*.toml``."""
     if paths is None:
         return list(_bundled_definitions())
-    definitions = []
+    definitions: list[GenericDefinition] = []
     for path in paths:
         with open(path, "rb") as handle:
             document = tomllib.load(handle)

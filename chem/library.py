@@ -82,7 +82,7 @@ class Control:
         return started and (self.controlled_until is None or on < self.controlled_until)
 
     def to_dict(self, jurisdiction: str, basis: str, substance: Substance | None = None) -> dict:
-        result = {
+        result: dict[str, object] = {
             "jurisdiction": self.jurisdiction or jurisdiction,
             "instrument": self.instrument,
             "schedule": self.schedule,

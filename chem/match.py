@@ -216,7 +216,8 @@ def _cleaved(mol: Chem.Mol, pattern: Chem.Mol) -> Iterable[Chem.Mol]:
             continue
         # The parent is the side that keeps the oxygen: an ester or ether of X is
         # X-O-R. For esters the acid side counts too (R-C(=O)-O-X of an acid drug).
-        fragments = Chem.GetMolFrags(editable.GetMol(), asMols=True, frags=(mapping := []))
+        mapping: list[int] = []
+        fragments = Chem.GetMolFrags(editable.GetMol(), asMols=True, frags=mapping)
         for number, fragment in enumerate(fragments):
             keeps_oxygen = mapping[oxygen] == number
             acid_side = pattern is _ESTER and mapping[carbon] == number
@@ -264,7 +265,7 @@ def mcs_atoms(query: Chem.Mol, reference: Chem.Mol, timeout: float = 0.25) -> tu
     params.BondTyper = rdFMCS.BondCompare.CompareOrder
     params.BondCompareParameters.RingMatchesRingOnly = True
     params.BondCompareParameters.CompleteRingsOnly = True
-    params.Timeout = max(1, int(timeout + 0.999))
+    params.Timeout = max(1, int(timeout + 0.999))  # type: ignore[assignment]  # RDKit's stubs mistype this property
     params.ProgressCallback = _Deadline(timeout)
     result = rdFMCS.FindMCS([query, reference], params)
     if not result.numAtoms:

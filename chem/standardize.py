@@ -133,13 +133,14 @@ def neutralize(mol: Chem.Mol) -> Chem.Mol:
 @cache
 def _tautomer_enumerator() -> rdMolStandardize.TautomerEnumerator:
     params = rdMolStandardize.CleanupParameters()
-    params.maxTautomers = MAX_TAUTOMERS
-    params.maxTransforms = MAX_TAUTOMER_TRANSFORMS
+    # RDKit's generated stubs give these properties the type of their owner, hence the ignores.
+    params.maxTautomers = MAX_TAUTOMERS  # type: ignore[assignment]
+    params.maxTransforms = MAX_TAUTOMER_TRANSFORMS  # type: ignore[assignment]
     # Keep the stereocentres a schedule may designate (the alpha carbon of a
     # cathinone is enolisable, but the listed substance is the keto form).
-    params.tautomerRemoveSp3Stereo = False
-    params.tautomerRemoveBondStereo = False
-    params.tautomerReassignStereo = True
+    params.tautomerRemoveSp3Stereo = False  # type: ignore[assignment]
+    params.tautomerRemoveBondStereo = False  # type: ignore[assignment]
+    params.tautomerReassignStereo = True  # type: ignore[assignment]
     return rdMolStandardize.TautomerEnumerator(params)
 
 
@@ -165,7 +166,7 @@ def identifiers(mol: Chem.Mol, removed: tuple[str, ...] = ()) -> Standardized:
         inchi=inchi,
         inchikey=Chem.InchiToInchiKey(inchi),
         formula=rdMolDescriptors.CalcMolFormula(mol),
-        exact_mass=Descriptors.ExactMolWt(mol),
+        exact_mass=Descriptors.ExactMolWt(mol),  # type: ignore[attr-defined]  # defined at import, not in the stubs
         removed_fragments=removed,
     )
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ews.models import ROLES, ApiKey, Organisation
 
@@ -45,7 +46,7 @@ class Principal:
 
 
 def create_key(
-    session: Session, organisation: Organisation, roles: list[str] | None = None, label: str | None = None
+    session: Session, organisation: Organisation, roles: Sequence[str] | None = None, label: str | None = None
 ):
     """A new key for ``organisation``; returns (row, the key in clear — shown once)."""
     roles = roles or DEFAULT_ROLES[organisation.kind]
@@ -92,8 +93,8 @@ def _load_principal(engine: Engine, digest: str) -> Principal | None:
     with Session(engine) as session:
         row = session.exec(
             select(ApiKey, Organisation)
-            .join(Organisation, Organisation.id == ApiKey.organisation_id)
-            .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+            .join(Organisation, col(Organisation.id) == ApiKey.organisation_id)
+            .where(ApiKey.key_hash == digest, col(ApiKey.revoked_at).is_(None))
         ).first()
     if row is None:
         return None

@@ -239,12 +239,12 @@ def cmd_peers_add(args) -> int:
 
 
 def cmd_peers_list(args) -> int:
-    from sqlmodel import Session, select
+    from sqlmodel import Session, col, select
 
     from ews.models import Peer
 
     with Session(_engine()) as session:
-        peers = session.exec(select(Peer).order_by(Peer.created_at)).all()  # type: ignore[arg-type]
+        peers = session.exec(select(Peer).order_by(col(Peer.created_at))).all()
     for peer in peers:
         state = "active" if peer.active else "inactive"
         last = peer.last_success_at.isoformat(timespec="seconds") if peer.last_success_at else "never"

@@ -13,7 +13,7 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from alerts.rules import SEVERITIES
 from chem.depict import svg
@@ -184,7 +184,7 @@ def public_alerts(db: Session, limit: int, severity: str | None = None, country:
     query = select(Alert).where(Alert.status == "published", Alert.scope == "Public")
     if severity:
         query = query.where(Alert.severity == severity)
-    rows = db.exec(query.order_by(Alert.published_at.desc()).limit(limit * 5 if country else limit)).all()  # type: ignore[union-attr]
+    rows = db.exec(query.order_by(col(Alert.published_at).desc()).limit(limit * 5 if country else limit)).all()
     return [a for a in rows if not country or country in a.countries][:limit]
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from alerts.cap import CAP_MEDIA_TYPE, to_cap_xml
 from alerts.rules import SEVERITIES
@@ -38,7 +38,7 @@ class AlertEdit(BaseModel):
 
 def _latest_version(db: Session, alert: Alert) -> AlertVersion | None:
     return db.exec(
-        select(AlertVersion).where(AlertVersion.alert_id == alert.id).order_by(AlertVersion.version.desc())  # type: ignore[attr-defined]
+        select(AlertVersion).where(AlertVersion.alert_id == alert.id).order_by(col(AlertVersion.version).desc())
     ).first()
 
 
@@ -111,7 +111,7 @@ def list_versions(
 ):
     alert = review.get_readable(db, caller, alert_id)
     versions = db.exec(
-        select(AlertVersion).where(AlertVersion.alert_id == alert.id).order_by(AlertVersion.version)  # type: ignore[arg-type]
+        select(AlertVersion).where(AlertVersion.alert_id == alert.id).order_by(col(AlertVersion.version))
     ).all()
     return {
         "items": [

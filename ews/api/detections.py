@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
@@ -90,7 +90,7 @@ def _rows_from_sdf(text: str) -> list[dict | str]:
         if record.error is not None:
             rows.append(f"record {record.index + 1}: {record.error}")
             continue
-        sample = {k: props[k] for k in _SAMPLE_PROPERTIES if props.get(k)}
+        sample: dict[str, Any] = {k: props[k] for k in _SAMPLE_PROPERTIES if props.get(k)}
         if props.get("techniques"):
             sample["techniques"] = [t for t in props["techniques"].replace(",", ";").split(";") if t.strip()]
         body: dict = {
@@ -147,7 +147,7 @@ async def create_detections_batch(
 
 
 def _submit_rows(rows: list, caller: Principal, state: Node) -> dict:
-    results = []
+    results: list[dict[str, Any]] = []
     for index, row in enumerate(rows):
         if isinstance(row, str):
             results.append({"index": index, "status": 422, "errors": [field_error(f"[{index}]", row)]})

@@ -7,7 +7,7 @@ import json
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from alerts.atom import AtomEntry, atom_feed
 from alerts.cap import cap_datetime
@@ -69,12 +69,12 @@ def detections_json(
 
 def _latest_public(db: Session, restricted: bool, limit: int = 100) -> list[tuple[Alert, AlertVersion]]:
     query = select(Alert, AlertVersion).join(
-        AlertVersion, (AlertVersion.alert_id == Alert.id) & (AlertVersion.version == Alert.version)
+        AlertVersion, (col(AlertVersion.alert_id) == Alert.id) & (col(AlertVersion.version) == Alert.version)
     )
-    query = query.where(Alert.status.in_(("published", "cancelled")))  # type: ignore[attr-defined]
+    query = query.where(col(Alert.status).in_(("published", "cancelled")))
     if not restricted:
         query = query.where(Alert.scope == "Public")
-    return list(db.exec(query.order_by(AlertVersion.sent_at.desc()).limit(limit)).all())  # type: ignore[attr-defined]
+    return list(db.exec(query.order_by(col(AlertVersion.sent_at).desc()).limit(limit)).all())
 
 
 def _atom(db: Session, state: Node, caller: Principal | None, path: str, embed: bool) -> Response:

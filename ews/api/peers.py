@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from alerts.urlguard import UnsafeTarget, check_url
 from ews.api.deps import Node, node, require, session
@@ -64,7 +64,7 @@ def add_peer(payload: PeerIn, caller: Principal = Depends(require("admin")), sta
 
 @router.get("/peers", summary="Peer nodes and the state of their pulls")
 def list_peers(_: Principal = Depends(require("admin", "regional")), db: Session = Depends(session)):
-    return {"items": [peer_view(p) for p in db.exec(select(Peer).order_by(Peer.created_at)).all()]}  # type: ignore[arg-type]
+    return {"items": [peer_view(p) for p in db.exec(select(Peer).order_by(col(Peer.created_at))).all()]}
 
 
 @router.delete("/peers/{peer_id}", summary="Stop pulling a peer")

@@ -90,7 +90,7 @@ def _by_structure(
             pattern = None
         if pattern is None:
             pattern = _query_mol(text, "smiles")
-        hits = []
+        hits: list[tuple[Substance, float | None]] = []
         for substance in library.substances:
             std = substance.standardized
             if std is not None and std.mol.HasSubstructMatch(pattern):

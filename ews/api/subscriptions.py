@@ -10,7 +10,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from alerts.subscriptions import normalize_filters
 from alerts.urlguard import UnsafeTarget, check_url
@@ -187,14 +187,14 @@ def list_deliveries(
 ):
     query = (
         select(Delivery)
-        .join(Subscription, Subscription.id == Delivery.subscription_id)
+        .join(Subscription, col(Subscription.id) == Delivery.subscription_id)
         .where(Subscription.organisation_id == caller.organisation_id)
     )
     if subscription_id:
         query = query.where(Delivery.subscription_id == subscription_id)
     if status:
         query = query.where(Delivery.status == status)
-    rows = db.exec(query.order_by(Delivery.created_at.desc()).limit(limit)).all()  # type: ignore[attr-defined]
+    rows = db.exec(query.order_by(col(Delivery.created_at).desc()).limit(limit)).all()
     return {"items": [_delivery_view(d) for d in rows]}
 
 

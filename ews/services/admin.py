@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ews.auth import create_key
 from ews.db import session_scope, utcnow
@@ -40,7 +42,7 @@ def create_organisation(
 def issue_key(
     session: Session,
     organisation: Organisation,
-    roles: list[str] | None,
+    roles: Sequence[str] | None,
     label: str | None = None,
     actor: tuple[str | None, str | None] = (None, None),
 ) -> tuple[ApiKey, str]:
@@ -102,4 +104,4 @@ def bootstrap_admin(engine: Engine) -> str | None:
 
 
 def organisations(session: Session) -> list[Organisation]:
-    return list(session.exec(select(Organisation).order_by(Organisation.created_at)).all())  # type: ignore[arg-type]
+    return list(session.exec(select(Organisation).order_by(col(Organisation.created_at))).all())

@@ -7,11 +7,12 @@ alerts and their delivery rows commit together or not at all (the outbox).
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from alerts.rules import (
     ClusterPolicy,
@@ -56,9 +57,9 @@ def alert_detections(session: Session, alert_id: str, limit: int = MAX_DETECTION
     """The detections behind an alert, without any field private to the submitting lab."""
     rows = session.exec(
         select(Detection)
-        .join(AlertDetection, AlertDetection.detection_id == Detection.id)
+        .join(AlertDetection, col(AlertDetection.detection_id) == Detection.id)
         .where(AlertDetection.alert_id == alert_id)
-        .order_by(Detection.created_at.desc())  # type: ignore[attr-defined]
+        .order_by(col(Detection.created_at).desc())
         .limit(limit)
     ).all()
     seen, result = set(), []
@@ -135,7 +136,7 @@ def webhook_payload(view: dict, event_type: str, max_bytes: int = 19_000) -> dic
     """``{"type", "timestamp", "data"}``, trimmed to stay under the 20 kB webhook limit."""
     import json
 
-    payload = {"type": event_type, "timestamp": utcnow().isoformat(), "data": dict(view)}
+    payload: dict[str, Any] = {"type": event_type, "timestamp": utcnow().isoformat(), "data": dict(view)}
     data = payload["data"]
     for trim in ("detections", "evidence", "texts", "description"):
         if len(json.dumps(payload, ensure_ascii=False).encode()) <= max_bytes:
@@ -150,7 +151,7 @@ def webhook_payload(view: dict, event_type: str, max_bytes: int = 19_000) -> dic
 def _others(session: Session, skeleton: str, detection: Detection):
     return (
         select(DetectionComponent.id)
-        .join(Detection, Detection.id == DetectionComponent.detection_id)
+        .join(Detection, col(Detection.id) == DetectionComponent.detection_id)
         .where(DetectionComponent.skeleton_key == skeleton, Detection.id != detection.id)
     )
 
@@ -159,17 +160,19 @@ def _recent_in_region(session: Session, skeleton: str, detection: Detection, win
     reference = detection.seized_on or detection.created_at.date()
     start = reference - timedelta(days=window_days)
     start_at = datetime(start.year, start.month, start.day, tzinfo=detection.created_at.tzinfo)
-    region = Detection.region.is_(None) if detection.region is None else Detection.region == detection.region  # type: ignore[union-attr]
+    region = (
+        col(Detection.region).is_(None) if detection.region is None else col(Detection.region) == detection.region
+    )
     count = session.exec(
         select(func.count(func.distinct(Detection.id)))
-        .join(DetectionComponent, DetectionComponent.detection_id == Detection.id)
+        .join(DetectionComponent, col(DetectionComponent.detection_id) == Detection.id)
         .where(
             DetectionComponent.skeleton_key == skeleton,
             Detection.country == detection.country,
             region,
             or_(
-                and_(Detection.seized_on.is_not(None), Detection.seized_on >= start),  # type: ignore[union-attr,operator]
-                and_(Detection.seized_on.is_(None), Detection.created_at >= start_at),  # type: ignore[union-attr]
+                and_(col(Detection.seized_on).is_not(None), col(Detection.seized_on) >= start),
+                and_(col(Detection.seized_on).is_(None), col(Detection.created_at) >= start_at),
             ),
         )
     ).one()
@@ -385,7 +388,7 @@ class Alerting:
         """Record that the component fed the alert; False when it already had."""
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         result = session.execute(
-            insert(AlertDetection.__table__)  # type: ignore[arg-type]
+            insert(AlertDetection.__table__)  # type: ignore[attr-defined]
             .values(
                 alert_id=alert.id,
                 component_id=component.id,
@@ -442,7 +445,7 @@ class Alerting:
         """Send a new version of the alert: Alert the first time, then Update, or Cancel."""
         now = utcnow()
         previous = session.exec(
-            select(AlertVersion).where(AlertVersion.alert_id == alert.id).order_by(AlertVersion.version)  # type: ignore[arg-type]
+            select(AlertVersion).where(AlertVersion.alert_id == alert.id).order_by(col(AlertVersion.version))
         ).all()
         alert.version = (previous[-1].version if previous else 0) + 1
         msg_type = msg_type or ("Update" if previous else "Alert")
@@ -494,8 +497,8 @@ class Alerting:
         count = 0
         rows = session.exec(
             select(Subscription, Organisation)
-            .join(Organisation, Organisation.id == Subscription.organisation_id)
-            .where(Subscription.active.is_(True))  # type: ignore[attr-defined]
+            .join(Organisation, col(Organisation.id) == Subscription.organisation_id)
+            .where(col(Subscription.active).is_(True))
         ).all()
         for subscription, organisation in rows:
             if alert.scope == "Restricted" and organisation.kind == "lab":

@@ -5,17 +5,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Engine, and_, exists, false, or_, true
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ews.auth import Principal
 from ews.db import session_scope
-from ews.models import AuditEntry, Detection, DetectionComponent
+from ews.models import Alert, AuditEntry, Detection, DetectionComponent
 from ews.problems import Problem, field_error, invalid, not_found
 from ews.schemas import DetectionIn
 from ews.services.identify import Identifier
@@ -41,9 +42,9 @@ def request_hash(payload: DetectionIn) -> str:
 def _existing(session: Session, organisation_id: str, idempotency_key: str | None, external_ref: str | None):
     clauses = []
     if idempotency_key:
-        clauses.append(Detection.idempotency_key == idempotency_key)
+        clauses.append(col(Detection.idempotency_key) == idempotency_key)
     if external_ref:
-        clauses.append(Detection.external_ref == external_ref)
+        clauses.append(col(Detection.external_ref) == external_ref)
     if not clauses:
         return None
     return session.exec(
@@ -68,7 +69,7 @@ def components_of(session: Session, detection_id: str) -> list[DetectionComponen
         session.exec(
             select(DetectionComponent)
             .where(DetectionComponent.detection_id == detection_id)
-            .order_by(DetectionComponent.position)  # type: ignore[arg-type]
+            .order_by(col(DetectionComponent.position))
         ).all()
     )
 
@@ -85,7 +86,7 @@ def _identified_components(payload: DetectionIn, identifier: Identifier) -> list
             continue
         identity = next((m for m in result["matches"] if m["kind"] == "identity"), None)
         components.append(
-            DetectionComponent(
+            DetectionComponent(  # type: ignore[call-arg]  # detection_id is set once the detection is stored
                 position=position,
                 name=component.name,
                 input_format=fmt,
@@ -114,7 +115,7 @@ def submit(
     principal: Principal,
     payload: DetectionIn,
     idempotency_key: str | None,
-    listeners: list[DetectionListener] = (),  # type: ignore[assignment]
+    listeners: Sequence[DetectionListener] = (),
 ) -> Stored:
     """Store a detection once: a retry with the same key returns the first one."""
     digest = request_hash(payload)
@@ -184,16 +185,16 @@ def visible(principal: Principal):
         return true()
     conditions = []
     if principal.has("lab"):
-        conditions.append(Detection.organisation_id == principal.organisation_id)
+        conditions.append(col(Detection.organisation_id) == principal.organisation_id)
     if principal.has("authority") and principal.country:
-        conditions.append(Detection.country == principal.country)
+        conditions.append(col(Detection.country) == principal.country)
     return or_(*conditions) if conditions else false()
 
 
 def view(detection: Detection, components: list[DetectionComponent], principal: Principal | None) -> dict:
     """A detection as this principal may see it: private fields only for the submitting lab."""
     own = principal is not None and principal.organisation_id == detection.organisation_id
-    body = {
+    body: dict[str, Any] = {
         "id": detection.id,
         "organisation_id": detection.organisation_id,
         "created_at": detection.created_at.isoformat(),
@@ -243,7 +244,7 @@ def get_visible(session: Session, principal: Principal, detection_id: str) -> De
     return detection
 
 
-def encode_cursor(detection: Detection) -> str:
+def encode_cursor(detection: Detection | Alert) -> str:
     raw = f"{detection.created_at.isoformat()}|{detection.id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -274,30 +275,35 @@ def search(
     if filters.country:
         query = query.where(Detection.country == filters.country)
     if filters.since:
-        query = query.where(Detection.seized_on >= filters.since)  # type: ignore[operator]
+        query = query.where(col(Detection.seized_on) >= filters.since)
     if filters.until:
-        query = query.where(Detection.seized_on <= filters.until)  # type: ignore[operator]
+        query = query.where(col(Detection.seized_on) <= filters.until)
     component_conditions = []
     if filters.drug_class:
-        component_conditions.append(DetectionComponent.drug_class == filters.drug_class)
+        component_conditions.append(col(DetectionComponent.drug_class) == filters.drug_class)
     if filters.verdict:
-        component_conditions.append(DetectionComponent.verdict == filters.verdict)
+        component_conditions.append(col(DetectionComponent.verdict) == filters.verdict)
     if filters.substance:
         component_conditions.append(
             or_(
-                DetectionComponent.substance_id == filters.substance,
-                DetectionComponent.inchikey == filters.substance,
-                DetectionComponent.skeleton_key == filters.substance,
+                col(DetectionComponent.substance_id) == filters.substance,
+                col(DetectionComponent.inchikey) == filters.substance,
+                col(DetectionComponent.skeleton_key) == filters.substance,
             )
         )
     if component_conditions:
-        query = query.where(exists().where(DetectionComponent.detection_id == Detection.id, *component_conditions))
+        query = query.where(
+            exists().where(col(DetectionComponent.detection_id) == Detection.id, *component_conditions)
+        )
     if cursor:
         stamp, identifier = decode_cursor(cursor)
         query = query.where(
-            or_(Detection.created_at < stamp, and_(Detection.created_at == stamp, Detection.id < identifier))
+            or_(
+                col(Detection.created_at) < stamp,
+                and_(col(Detection.created_at) == stamp, col(Detection.id) < identifier),
+            )
         )
-    query = query.order_by(Detection.created_at.desc(), Detection.id.desc()).limit(limit + 1)  # type: ignore[attr-defined]
+    query = query.order_by(col(Detection.created_at).desc(), col(Detection.id).desc()).limit(limit + 1)
     detections = list(session.exec(query).all())
     next_cursor = encode_cursor(detections[limit - 1]) if len(detections) > limit else None
     detections = detections[:limit]
@@ -305,8 +311,8 @@ def search(
     if detections:
         for component in session.exec(
             select(DetectionComponent)
-            .where(DetectionComponent.detection_id.in_(list(by_detection)))  # type: ignore[attr-defined]
-            .order_by(DetectionComponent.position)  # type: ignore[arg-type]
+            .where(col(DetectionComponent.detection_id).in_(list(by_detection)))
+            .order_by(col(DetectionComponent.position))
         ).all():
             by_detection[component.detection_id].append(component)
     return [(d, by_detection[d.id]) for d in detections], next_cursor

@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ews.db import session_scope, utcnow
 from ews.events import outbox_changed
@@ -67,22 +67,23 @@ def run_digests(engine: Engine, now: datetime | None = None) -> int:
         due = session.exec(
             select(Subscription)
             .where(
-                Subscription.active.is_(True),  # type: ignore[attr-defined]
+                col(Subscription.active).is_(True),
                 Subscription.digest != "immediate",
-                Subscription.next_digest_at <= now,  # type: ignore[operator]
+                col(Subscription.next_digest_at) <= now,
             )
             .with_for_update(skip_locked=True)
         ).all()
         for subscription in due:
             items = session.exec(
                 select(DigestItem)
-                .where(DigestItem.subscription_id == subscription.id, DigestItem.delivery_id.is_(None))  # type: ignore[union-attr]
-                .order_by(DigestItem.created_at)  # type: ignore[arg-type]
+                .where(DigestItem.subscription_id == subscription.id, col(DigestItem.delivery_id).is_(None))
+                .order_by(col(DigestItem.created_at))
             ).all()
             subscription.next_digest_at = next_digest_at(subscription.digest, now)
             session.add(subscription)
             if not items:
                 continue
+            alerts: list[dict]
             alerts, size = [], 0
             for item in items:
                 line = _compact(item.payload)

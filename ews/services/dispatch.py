@@ -18,9 +18,10 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import Engine, func, or_, update
-from sqlmodel import Session, select
+from sqlalchemy import CursorResult, Engine, func, or_, update
+from sqlmodel import Session, col, select
 
 from alerts.channels.base import Channel, OutboundMessage, Outcome
 from alerts.retry import DISABLE_AFTER_SECONDS, delay_after
@@ -79,26 +80,26 @@ class Dispatcher:
             .where(
                 Delivery.status == "pending",
                 Delivery.next_attempt_at <= now,
-                or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),  # type: ignore[union-attr,operator]
+                or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now),
             )
-            .order_by(Delivery.next_attempt_at)  # type: ignore[arg-type]
+            .order_by(col(Delivery.next_attempt_at))
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
         statement = (
             update(Delivery)
-            .where(Delivery.id.in_(due.scalar_subquery()))  # type: ignore[attr-defined]
+            .where(col(Delivery.id).in_(due.scalar_subquery()))
             .values(lease_owner=self.owner, lease_until=now + self.lease, attempts=Delivery.attempts + 1)
             .returning(
-                Delivery.id,
-                Delivery.subscription_id,
-                Delivery.channel,
-                Delivery.target,
-                Delivery.kind,
-                Delivery.event_type,
-                Delivery.language,
-                Delivery.payload,
-                Delivery.attempts,
+                col(Delivery.id),
+                col(Delivery.subscription_id),
+                col(Delivery.channel),
+                col(Delivery.target),
+                col(Delivery.kind),
+                col(Delivery.event_type),
+                col(Delivery.language),
+                col(Delivery.payload),
+                col(Delivery.attempts),
             )
         )
         with session_scope(self.engine) as session:
@@ -163,7 +164,7 @@ class Dispatcher:
 
     def record(self, item: Claimed, outcome: Outcome) -> None:
         now = utcnow()
-        mine = (Delivery.id == item.id) & (Delivery.lease_owner == self.owner)
+        mine = (col(Delivery.id) == item.id) & (col(Delivery.lease_owner) == self.owner)
         with session_scope(self.engine) as session:
             values: dict = {
                 "lease_owner": None,
@@ -185,7 +186,7 @@ class Dispatcher:
                 else:
                     values |= {"status": "pending", "next_attempt_at": now + timedelta(seconds=delay)}
                     label = "retry"
-            result = session.execute(update(Delivery).where(mine).values(**values))
+            result = cast(CursorResult[Any], session.execute(update(Delivery).where(mine).values(**values)))
             if result.rowcount == 0:
                 return  # the lease was lost: a newer attempt owns this delivery now
             DELIVERIES.labels(item.channel, label).inc()
@@ -228,7 +229,7 @@ class Dispatcher:
         # pending deliveries to a disabled endpoint stop here
         session.execute(
             update(Delivery)
-            .where(Delivery.subscription_id == subscription.id, Delivery.status == "pending")
+            .where(col(Delivery.subscription_id) == subscription.id, col(Delivery.status) == "pending")
             .values(status="cancelled")
         )
         organisation = session.get(Organisation, subscription.organisation_id)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, or_, update
-from sqlmodel import Session, select
+from sqlalchemy import Table, and_, bindparam, or_, update
+from sqlmodel import Session, col, select
 
 from ews.models import Detection, DetectionComponent, FeedClock, FeedEntry
 from ews.problems import field_error, invalid
@@ -58,14 +58,14 @@ def sequence(session: Session, batch: int = 5000) -> int:
     if clock is None:
         return 0  # another process is sequencing right now
     pending = session.exec(
-        select(FeedEntry.seq).where(FeedEntry.position.is_(None)).order_by(FeedEntry.seq).limit(batch)  # type: ignore[union-attr,arg-type]
+        select(FeedEntry.seq).where(col(FeedEntry.position).is_(None)).order_by(col(FeedEntry.seq)).limit(batch)
     ).all()
     if not pending:
         return 0
     start = clock.value
-    table = FeedEntry.__table__  # Core, not ORM: one executemany for the whole batch
+    table: Table = FeedEntry.__table__  # type: ignore[attr-defined]  # Core, not ORM: one executemany for the whole batch
     session.connection().execute(
-        update(table).where(table.c.seq == bindparam("entry")).values(position=bindparam("place")),  # type: ignore[attr-defined]
+        update(table).where(table.c.seq == bindparam("entry")).values(position=bindparam("place")),
         [{"entry": seq, "place": start + offset + 1} for offset, seq in enumerate(pending)],
     )
     clock.value = start + len(pending)
@@ -168,15 +168,17 @@ def read(
     position, seq = decode_cursor(after)
     query = select(FeedEntry).where(
         FeedEntry.kind == kind,
-        FeedEntry.position.is_not(None),  # type: ignore[union-attr]
-        or_(FeedEntry.position > position, and_(FeedEntry.position == position, FeedEntry.seq > seq)),  # type: ignore[operator]
+        col(FeedEntry.position).is_not(None),
+        or_(
+            col(FeedEntry.position) > position, and_(col(FeedEntry.position) == position, col(FeedEntry.seq) > seq)
+        ),
     )
     if not include_restricted:
         query = query.where(FeedEntry.scope == "Public")
     if exclude_origin:
         query = query.where(FeedEntry.origin_node != exclude_origin)
     limit = max(1, min(limit, MAX_PAGE))
-    rows = list(session.exec(query.order_by(FeedEntry.position, FeedEntry.seq).limit(limit + 1)).all())  # type: ignore[arg-type]
+    rows = list(session.exec(query.order_by(col(FeedEntry.position), col(FeedEntry.seq)).limit(limit + 1)).all())
     has_more = len(rows) > limit
     rows = rows[:limit]
     cursor = encode_cursor(rows[-1].position, rows[-1].seq) if rows else (after or encode_cursor(-1, -1))  # type: ignore[arg-type]

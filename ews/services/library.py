@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, delete
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from chem.families import load_families
 from chem.generic import load_definitions
@@ -115,7 +115,7 @@ def load_bundled(engine: Engine, cache_dir: Path | None = None) -> LoadReport:
     substances = bundled_substances()
     skipped = _standardize_all(substances, cache_dir)
     with session_scope(engine) as session:
-        session.exec(delete(SubstanceControl).where(SubstanceControl.source == BUNDLED_SOURCE))  # type: ignore[arg-type]
+        session.exec(delete(SubstanceControl).where(col(SubstanceControl.source) == BUNDLED_SOURCE))
         existing = {r.id: r for r in session.exec(select(SubstanceRecord)).all()}
         controls = 0
         for substance in substances:
@@ -155,7 +155,7 @@ def import_list(engine: Engine, path: Path, jurisdiction: str | None, cache_dir:
     code = jurisdiction.upper() if jurisdiction else None
     controls = 0
     with session_scope(engine) as session:
-        session.exec(delete(SubstanceControl).where(SubstanceControl.source == source))  # type: ignore[arg-type]
+        session.exec(delete(SubstanceControl).where(col(SubstanceControl.source) == source))
         for substance in substances:
             std = substance.standardized
             if std is None and substance.smiles:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import and_, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from alerts.rules import CERTAINTIES, SEVERITIES, URGENCIES
 from alerts.texts import LANGUAGES
@@ -70,7 +70,7 @@ def search(session: Session, principal: Principal | None, filters: AlertFilter, 
         query = query.where(Alert.severity == filters.severity)
     if filters.drug_class:
         query = query.where(Alert.drug_class == filters.drug_class)
-    query = query.order_by(Alert.created_at.desc(), Alert.id.desc())  # type: ignore[attr-defined]
+    query = query.order_by(col(Alert.created_at).desc(), col(Alert.id).desc())
     position = decode_cursor(cursor) if cursor else None
     page: list[Alert] = []
     batch = max(limit * 4, 100)
@@ -79,7 +79,9 @@ def search(session: Session, principal: Principal | None, filters: AlertFilter, 
         if position is not None:
             stamp, identifier = position
             window = window.where(
-                or_(Alert.created_at < stamp, and_(Alert.created_at == stamp, Alert.id < identifier))
+                or_(
+                    col(Alert.created_at) < stamp, and_(col(Alert.created_at) == stamp, col(Alert.id) < identifier)
+                )
             )
         rows = session.exec(window.limit(batch)).all()
         for alert in rows:
@@ -90,7 +92,7 @@ def search(session: Session, principal: Principal | None, filters: AlertFilter, 
         if len(rows) < batch:
             break
         position = (rows[-1].created_at, rows[-1].id)
-    next_cursor = encode_cursor(page[limit - 1]) if len(page) > limit else None  # type: ignore[arg-type]
+    next_cursor = encode_cursor(page[limit - 1]) if len(page) > limit else None
     return page[:limit], next_cursor
 
 
