@@ -8,9 +8,10 @@ from sqlmodel import Session, col, select
 
 from alerts.urlguard import UnsafeTarget, check_url
 from ews.api.deps import Node, node, require, session
+from ews.audit import audit
 from ews.auth import Principal
 from ews.db import session_scope
-from ews.models import AuditEntry, Peer
+from ews.models import Peer
 from ews.problems import field_error, invalid, not_found
 from ews.services.federation import register_peer
 
@@ -49,16 +50,7 @@ def add_peer(payload: PeerIn, caller: Principal = Depends(require("admin")), sta
     validate_peer_url(payload.url, state.settings.allow_loopback_webhooks)
     with session_scope(state.engine) as db:
         peer = register_peer(db, payload.url, payload.token)
-        db.add(
-            AuditEntry(
-                organisation_id=caller.organisation_id,
-                api_key_id=caller.key_id,
-                action="peer.add",
-                object_type="peer",
-                object_id=peer.id,
-                detail={"url": peer.url},
-            )
-        )
+        audit(db, "peer.add", "peer", peer.id, caller, url=peer.url)
         return peer_view(peer)
 
 

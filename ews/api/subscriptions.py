@@ -15,10 +15,11 @@ from sqlmodel import Session, col, select
 from alerts.subscriptions import normalize_filters
 from alerts.urlguard import UnsafeTarget, check_url
 from ews.api.deps import Node, node, principal, session
+from ews.audit import audit
 from ews.auth import Principal
 from ews.db import session_scope, utcnow
 from ews.events import outbox_changed
-from ews.models import AuditEntry, Delivery, Subscription
+from ews.models import Delivery, Subscription
 from ews.problems import Problem, field_error, invalid, not_found
 from ews.services.digests import next_digest_at
 
@@ -98,16 +99,7 @@ def create_subscription(
         )
         db.add(subscription)
         db.flush()
-        db.add(
-            AuditEntry(
-                organisation_id=caller.organisation_id,
-                api_key_id=caller.key_id,
-                action="subscription.create",
-                object_type="subscription",
-                object_id=subscription.id,
-                detail={"channel": payload.channel},
-            )
-        )
+        audit(db, "subscription.create", "subscription", subscription.id, caller, channel=payload.channel)
         body = _view(subscription)
     if secret:
         body["secret"] = secret  # shown once
@@ -215,14 +207,6 @@ def replay_delivery(delivery_id: str, caller: Principal = Depends(principal), st
         delivery.lease_owner = None
         delivery.lease_until = None
         db.add(delivery)
-        db.add(
-            AuditEntry(
-                organisation_id=caller.organisation_id,
-                api_key_id=caller.key_id,
-                action="delivery.replay",
-                object_type="delivery",
-                object_id=delivery.id,
-            )
-        )
+        audit(db, "delivery.replay", "delivery", delivery.id, caller)
         outbox_changed(db)
         return _delivery_view(delivery)

@@ -8,9 +8,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from ews.audit import audit
 from ews.auth import create_key
 from ews.db import session_scope, utcnow
-from ews.models import ApiKey, AuditEntry, NodeState, Organisation
+from ews.models import ApiKey, NodeState, Organisation
 
 BOOTSTRAP_KEY = "bootstrap_admin"
 
@@ -26,15 +27,15 @@ def create_organisation(
     organisation = Organisation(name=name, kind=kind, country=country, contact_email=contact_email)
     session.add(organisation)
     session.flush()
-    session.add(
-        AuditEntry(
-            organisation_id=actor[0],
-            api_key_id=actor[1],
-            action="organisation.create",
-            object_type="organisation",
-            object_id=organisation.id,
-            detail={"name": name, "kind": kind, "country": country},
-        )
+    audit(
+        session,
+        "organisation.create",
+        "organisation",
+        organisation.id,
+        actor,
+        name=name,
+        kind=kind,
+        country=country,
     )
     return organisation
 
@@ -48,16 +49,7 @@ def issue_key(
 ) -> tuple[ApiKey, str]:
     row, key = create_key(session, organisation, roles, label)
     session.flush()
-    session.add(
-        AuditEntry(
-            organisation_id=actor[0],
-            api_key_id=actor[1],
-            action="api_key.create",
-            object_type="api_key",
-            object_id=row.id,
-            detail={"organisation_id": organisation.id, "roles": row.roles},
-        )
-    )
+    audit(session, "api_key.create", "api_key", row.id, actor, organisation_id=organisation.id, roles=row.roles)
     return row, key
 
 
@@ -70,15 +62,7 @@ def revoke_key(
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         session.add(row)
-        session.add(
-            AuditEntry(
-                organisation_id=actor[0],
-                api_key_id=actor[1],
-                action="api_key.revoke",
-                object_type="api_key",
-                object_id=row.id,
-            )
-        )
+        audit(session, "api_key.revoke", "api_key", row.id, actor)
     return row
 
 

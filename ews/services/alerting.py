@@ -25,6 +25,7 @@ from alerts.rules import (
 )
 from alerts.subscriptions import wants
 from alerts.texts import LANGUAGES, all_texts
+from ews.audit import audit
 from ews.config import Settings
 from ews.db import utcnow
 from ews.events import outbox_changed
@@ -32,7 +33,6 @@ from ews.models import (
     Alert,
     AlertDetection,
     AlertVersion,
-    AuditEntry,
     Delivery,
     Detection,
     DetectionComponent,
@@ -468,14 +468,14 @@ class Alerting:
         view = alert_view(session, alert, self.settings.base_url, version)
         version.snapshot = view
         session.add(version)
-        session.add(
-            AuditEntry(
-                organisation_id=actor,
-                action=f"alert.{msg_type.lower()}",
-                object_type="alert",
-                object_id=alert.id,
-                detail={"version": alert.version, "severity": alert.severity},
-            )
+        audit(
+            session,
+            f"alert.{msg_type.lower()}",
+            "alert",
+            alert.id,
+            actor,
+            version=alert.version,
+            severity=alert.severity,
         )
         self.fan_out(session, alert, version, view)
         feeds.record(

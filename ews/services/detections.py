@@ -14,9 +14,10 @@ from sqlalchemy import Engine, and_, exists, false, or_, true
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from ews.audit import audit
 from ews.auth import Principal
 from ews.db import session_scope
-from ews.models import Alert, AuditEntry, Detection, DetectionComponent
+from ews.models import Alert, Detection, DetectionComponent
 from ews.problems import Problem, field_error, invalid, not_found
 from ews.schemas import DetectionIn
 from ews.services.identify import Identifier
@@ -154,15 +155,14 @@ def submit(
                 component.detection_id = detection.id
                 session.add(component)
             session.flush()
-            session.add(
-                AuditEntry(
-                    organisation_id=principal.organisation_id,
-                    api_key_id=principal.key_id,
-                    action="detection.create",
-                    object_type="detection",
-                    object_id=detection.id,
-                    detail={"components": len(components), "country": sample.country},
-                )
+            audit(
+                session,
+                "detection.create",
+                "detection",
+                detection.id,
+                principal,
+                components=len(components),
+                country=sample.country,
             )
             for listener in listeners:
                 listener(session, detection, components)
@@ -191,6 +191,26 @@ def visible(principal: Principal):
     return or_(*conditions) if conditions else false()
 
 
+def sample_view(detection: Detection) -> dict:
+    """The sample as every reader may see it (nothing here is private to the lab)."""
+    return {
+        "form": detection.form,
+        "sold_as": detection.sold_as,
+        "seized_on": detection.seized_on.isoformat() if detection.seized_on else None,
+        "analyzed_on": detection.analyzed_on.isoformat() if detection.analyzed_on else None,
+        "country": detection.country,
+        "region": detection.region,
+        "techniques": detection.techniques,
+        "confidence": detection.confidence,
+        "quantity": (
+            {"value": detection.quantity_value, "unit": detection.quantity_unit}
+            if detection.quantity_value is not None
+            else None
+        ),
+        "purity_percent": detection.purity_percent,
+    }
+
+
 def view(detection: Detection, components: list[DetectionComponent], principal: Principal | None) -> dict:
     """A detection as this principal may see it: private fields only for the submitting lab."""
     own = principal is not None and principal.organisation_id == detection.organisation_id
@@ -198,22 +218,7 @@ def view(detection: Detection, components: list[DetectionComponent], principal: 
         "id": detection.id,
         "organisation_id": detection.organisation_id,
         "created_at": detection.created_at.isoformat(),
-        "sample": {
-            "form": detection.form,
-            "sold_as": detection.sold_as,
-            "seized_on": detection.seized_on.isoformat() if detection.seized_on else None,
-            "analyzed_on": detection.analyzed_on.isoformat() if detection.analyzed_on else None,
-            "country": detection.country,
-            "region": detection.region,
-            "techniques": detection.techniques,
-            "confidence": detection.confidence,
-            "quantity": (
-                {"value": detection.quantity_value, "unit": detection.quantity_unit}
-                if detection.quantity_value is not None
-                else None
-            ),
-            "purity_percent": detection.purity_percent,
-        },
+        "sample": sample_view(detection),
         "components": [
             {
                 "id": c.id,

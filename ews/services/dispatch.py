@@ -25,10 +25,11 @@ from sqlmodel import Session, col, select
 
 from alerts.channels.base import Channel, OutboundMessage, Outcome
 from alerts.retry import DISABLE_AFTER_SECONDS, delay_after
+from ews.audit import audit
 from ews.db import reader_of, session_scope, utcnow
 from ews.events import outbox_changed
 from ews.metrics import DELIVERIES, OUTBOX
-from ews.models import AuditEntry, Delivery, Organisation, Subscription
+from ews.models import Delivery, Organisation, Subscription
 
 log = logging.getLogger("ews.dispatch")
 
@@ -217,14 +218,13 @@ class Dispatcher:
         subscription.active = False
         subscription.disabled_reason = reason
         session.add(subscription)
-        session.add(
-            AuditEntry(
-                organisation_id=subscription.organisation_id,
-                action="subscription.disable",
-                object_type="subscription",
-                object_id=subscription.id,
-                detail={"reason": reason},
-            )
+        audit(
+            session,
+            "subscription.disable",
+            "subscription",
+            subscription.id,
+            subscription.organisation_id,
+            reason=reason,
         )
         # pending deliveries to a disabled endpoint stop here
         session.execute(

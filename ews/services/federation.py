@@ -118,7 +118,9 @@ class Federation:
         for _ in range(MAX_PAGES_PER_PULL):
             with Session(reader_of(self.engine)) as session:
                 peer = session.get(Peer, peer_id)
-                cursor = peer.alerts_cursor if kind == "alerts" else peer.detections_cursor  # type: ignore[union-attr]
+                if peer is None:
+                    return  # removed while we were pulling
+                cursor = peer.alerts_cursor if kind == "alerts" else peer.detections_cursor
             params = {"after": cursor} if cursor else {}
             response = client.get(f"/feeds/{kind}.json", params=params)
             if response.status_code == 403 and kind == "detections":

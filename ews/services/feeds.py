@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from ews.models import Detection, DetectionComponent, FeedClock, FeedEntry
 from ews.problems import field_error, invalid
+from ews.services.detections import sample_view
 
 MAX_PAGE = 200
 
@@ -86,17 +87,7 @@ def detection_feed_view(detection: Detection, components: list[DetectionComponen
     return {
         "id": detection.id,
         "created_at": detection.created_at.isoformat(),
-        "sample": {
-            "form": detection.form,
-            "sold_as": detection.sold_as,
-            "seized_on": detection.seized_on.isoformat() if detection.seized_on else None,
-            "analyzed_on": detection.analyzed_on.isoformat() if detection.analyzed_on else None,
-            "country": detection.country,
-            "region": detection.region,
-            "techniques": detection.techniques,
-            "confidence": detection.confidence,
-            "purity_percent": detection.purity_percent,
-        },
+        "sample": sample_view(detection),
         "components": [
             {
                 "position": c.position,

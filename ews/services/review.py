@@ -9,9 +9,10 @@ from sqlmodel import Session, col, select
 
 from alerts.rules import CERTAINTIES, SEVERITIES, URGENCIES
 from alerts.texts import LANGUAGES
+from ews.audit import audit
 from ews.auth import Principal
 from ews.db import utcnow
-from ews.models import Alert, AlertVersion, AuditEntry
+from ews.models import Alert, AlertVersion
 from ews.problems import Problem, field_error, invalid, not_found
 from ews.services.alerting import Alerting
 from ews.services.detections import decode_cursor, encode_cursor
@@ -133,16 +134,7 @@ def edit(
     alert.facts = {**alert.facts, "edited_by_analyst": True}
     alert.updated_at = utcnow()
     session.add(alert)
-    session.add(
-        AuditEntry(
-            organisation_id=principal.organisation_id,
-            api_key_id=principal.key_id,
-            action="alert.edit",
-            object_type="alert",
-            object_id=alert.id,
-            detail={"changes": sorted(changes), "language": language},
-        )
-    )
+    audit(session, "alert.edit", "alert", alert.id, principal, changes=sorted(changes), language=language)
     session.flush()
     if alert.status == "published":
         return alerting.publish(session, alert, principal.organisation_id, "Update")
@@ -163,15 +155,7 @@ def dismiss(session: Session, alert: Alert, principal: Principal) -> None:
     alert.status = "dismissed"
     alert.updated_at = utcnow()
     session.add(alert)
-    session.add(
-        AuditEntry(
-            organisation_id=principal.organisation_id,
-            api_key_id=principal.key_id,
-            action="alert.dismiss",
-            object_type="alert",
-            object_id=alert.id,
-        )
-    )
+    audit(session, "alert.dismiss", "alert", alert.id, principal)
 
 
 def cancel(session: Session, alerting: Alerting, alert: Alert, principal: Principal) -> AlertVersion:
