@@ -5,7 +5,7 @@ drug family"), never a legal control; legal generic definitions live in
 :mod:`chem.generic`.
 
 >>> rules = {r.id: r for r in load_families()}
->>> from rdkit import Chem
+>>> from rdkit import Chem, DataStructs
 >>> rules["fentanyl"].matches(Chem.MolFromSmiles("CCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1"))
 True
 """
@@ -13,14 +13,15 @@ True
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from rdkit import Chem
+from rdkit import Chem, DataStructs
 
 from chem.classes import CLASSES
+from chem.screening import may_contain, screen
 
 
 class FamilyDataError(ValueError):
@@ -38,13 +39,27 @@ class FamilyRule:
     examples: tuple[str, ...]
     counterexamples: tuple[str, ...]
     citation: str
+    screens: tuple[DataStructs.ExplicitBitVect, ...] = field(default=(), compare=False, repr=False)
 
-    def matching_atoms(self, mol: Chem.Mol) -> tuple[int, ...] | None:
-        """Atoms of ``mol`` matched by the first matching pattern, or None."""
+    def matching_atoms(
+        self, mol: Chem.Mol, screen: DataStructs.ExplicitBitVect | None = None
+    ) -> tuple[int, ...] | None:
+        """Atoms of ``mol`` matched by the first matching pattern, or None.
+
+        ``screen``, the molecule's :func:`chem.screening.screen`, lets patterns it
+        certainly lacks be skipped without a substructure search.
+        """
+        candidates = [
+            pattern
+            for index, pattern in enumerate(self.patterns)
+            if not self.screens or may_contain(screen, self.screens[index])
+        ]
+        if not candidates:
+            return None
         for excluded in self.exclude:
             if mol.HasSubstructMatch(excluded):
                 return None
-        for pattern in self.patterns:
+        for pattern in candidates:
             hit = mol.GetSubstructMatch(pattern)
             if hit:
                 return tuple(hit)
@@ -88,17 +103,19 @@ def parse_families(document: dict, source: str = "families.toml") -> list[Family
         if not isinstance(high_harm, bool):
             # bool("false") is True: a quoted flag would raise every alert's severity
             raise FamilyDataError(f"{where}: high_harm must be true or false, got {high_harm!r}")
+        compiled = tuple(_smarts(p, where) for p in patterns)
         rules.append(
             FamilyRule(
                 id=rule_id,
                 name=entry.get("name", rule_id),
                 drug_class=entry["class"],
                 high_harm=high_harm,
-                patterns=tuple(_smarts(p, where) for p in patterns),
+                patterns=compiled,
                 exclude=tuple(_smarts(p, where) for p in _strings(entry, "exclude", where)),
                 examples=_strings(entry, "examples", where),
                 counterexamples=_strings(entry, "counterexamples", where),
                 citation=entry.get("citation", ""),
+                screens=tuple(screen(p) for p in compiled),
             )
         )
     return rules

@@ -50,11 +50,12 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from rdkit import Chem, rdBase
+from rdkit import Chem, DataStructs, rdBase
 from rdkit.Chem import rdqueries
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 from chem.classes import CLASSES
+from chem.screening import may_contain, screen
 
 MAX_CORE_MATCHES = 256
 """Bound on the core embeddings tried per molecule (symmetric cores match many ways)."""
@@ -1618,12 +1619,17 @@ class GenericDefinition:
     _site_of_query_atom: dict[int, int] = field(default_factory=dict, compare=False, repr=False)
     _core_bonds: frozenset[tuple[int, int]] = field(default_factory=frozenset, compare=False, repr=False)
     _skeleton: Chem.Mol = field(default_factory=Chem.Mol, compare=False, repr=False)
+    _core_screen: DataStructs.ExplicitBitVect | None = field(default=None, compare=False, repr=False)
 
     def in_force(self, on: date) -> bool:
         return self.effective <= on
 
     def covers(
-        self, mol: Chem.Mol, skeleton_key: str | None = None, tautomers: bool = True
+        self,
+        mol: Chem.Mol,
+        skeleton_key: str | None = None,
+        tautomers: bool = True,
+        molecule_screen: DataStructs.ExplicitBitVect | None = None,
     ) -> tuple[int, ...] | None:
         """Atoms of ``mol`` matching the core, when ``mol`` is covered; else None.
 
@@ -1638,7 +1644,7 @@ class GenericDefinition:
                 skeleton_key = Chem.MolToInchiKey(mol).split("-")[0]
             if skeleton_key in self.excluded:
                 return None
-        found = self._covers_form(mol)
+        found = self._covers_form(mol, molecule_screen)
         if found is not None or not tautomers or not mol.HasSubstructMatch(self._skeleton):
             return found
         for tautomer in _tautomers(mol):
@@ -1647,8 +1653,9 @@ class GenericDefinition:
                 return found
         return None
 
-    def _covers_form(self, mol: Chem.Mol) -> tuple[int, ...] | None:
-        if not mol.HasSubstructMatch(self.core):
+    def _covers_form(self, mol: Chem.Mol, molecule_screen=None) -> tuple[int, ...] | None:
+        screened_out = self._core_screen is not None and not may_contain(molecule_screen, self._core_screen)
+        if screened_out or not mol.HasSubstructMatch(self.core):
             return None
         for match in mol.GetSubstructMatches(self.core, uniquify=False, maxMatches=MAX_CORE_MATCHES):
             if self._permitted(mol, match):
@@ -1744,6 +1751,7 @@ def parse_definition(entry: dict, source: str = "generic definition") -> Generic
         _site_of_query_atom=site_of_query_atom,
         _core_bonds=core_bonds,
         _skeleton=_skeleton(core),
+        _core_screen=screen(core),
     )
 
 

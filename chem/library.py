@@ -361,6 +361,7 @@ class ReferenceLibrary:
         self.by_flat_smiles: dict[str, list[Substance]] = {}
         self.controlled: list[Substance] = []
         self.controlled_fps: list = []
+        self.fingerprint_by_id: dict[str, DataStructs.ExplicitBitVect] = {}
         for substance in self.substances:
             self.by_id.setdefault(substance.id, substance)
             std = substance.standardized
@@ -373,6 +374,7 @@ class ReferenceLibrary:
                 self.by_flat_smiles.setdefault(flat, []).append(substance)
                 self.controlled.append(substance)
                 self.controlled_fps.append(fingerprint(std.mol))
+                self.fingerprint_by_id[substance.id] = self.controlled_fps[-1]
 
     @classmethod
     def build(

@@ -45,6 +45,7 @@ from rdkit.Chem import rdFingerprintGenerator, rdFMCS
 from chem.errors import StructureError
 from chem.library import ReferenceLibrary, Substance, fingerprint
 from chem.library import _fingerprinter as _morgan
+from chem.screening import screen
 from chem.standardize import Standardized, identifiers, standardize_text
 
 VERDICTS = ("controlled", "precursor", "analog", "known", "no_match")
@@ -278,18 +279,23 @@ def mcs_score(query: Chem.Mol, reference: Chem.Mol, shared: int) -> float:
     return shared / (a + b - shared) if shared else 0.0
 
 
-def shared_by_fingerprint(query: Chem.Mol, reference_fp) -> tuple[int, ...]:
-    """Atoms of ``query`` at the centre of a radius 1-2 environment the reference also has.
-
-    A cheap stand-in for the MCS when the decision does not need one.
-    """
+def environments(query: Chem.Mol) -> dict[int, list[tuple[int, int]]]:
+    """Morgan bit -> (centre atom, radius) of the query's environments; computed once per query."""
     info = rdFingerprintGenerator.AdditionalOutput()
     info.AllocateBitInfoMap()
     _morgan.GetFingerprint(query, additionalOutput=info)
+    return dict(info.GetBitInfoMap())
+
+
+def shared_by_fingerprint(query_environments: dict[int, list[tuple[int, int]]], reference_fp) -> tuple[int, ...]:
+    """Atoms of the query at the centre of a radius 1-2 environment the reference also has.
+
+    A cheap stand-in for the MCS when the decision does not need one.
+    """
     atoms: set[int] = set()
-    for bit, environments in info.GetBitInfoMap().items():
+    for bit, found in query_environments.items():
         if reference_fp.GetBit(bit):
-            atoms.update(atom for atom, radius in environments if radius >= 1)
+            atoms.update(atom for atom, radius in found if radius >= 1)
     return tuple(sorted(atoms))
 
 
@@ -319,13 +325,22 @@ def _has_nitrogen(mol: Chem.Mol, atoms: Iterable[int] | None = None) -> bool:
 
 
 def neighbour_evidence(
-    query: Chem.Mol, reference: Chem.Mol, similarity: float, policy: AnalogPolicy, with_mcs: bool
+    query: Chem.Mol,
+    reference: Chem.Mol,
+    similarity: float,
+    policy: AnalogPolicy,
+    with_mcs: bool,
+    query_environments: dict[int, list[tuple[int, int]]] | None = None,
+    reference_fp=None,
 ) -> NeighbourEvidence:
     use_mcs = with_mcs and policy.supported_similarity <= similarity < policy.similarity  # the grey zone only
     if use_mcs:
         shared = mcs_atoms(query, reference, policy.mcs_timeout_seconds)
     else:
-        shared = shared_by_fingerprint(query, fingerprint(reference))
+        shared = shared_by_fingerprint(
+            query_environments if query_environments is not None else environments(query),
+            reference_fp if reference_fp is not None else fingerprint(reference),
+        )
     return NeighbourEvidence(
         similarity=similarity,
         query_atoms=query.GetNumHeavyAtoms(),
@@ -467,12 +482,13 @@ def match(
     generic_elsewhere = False
     generic_class: str | None = None
     decided_by_identity = controlled_here or precursor_here or known_here
+    molecule_screen = screen(std.mol)  # one pattern fingerprint screens every rule and definition below
     for definition in library.definitions:
         here = definition.jurisdiction == jurisdiction
         if not here and decided_by_identity:
             continue  # another country's law is evidence only where identity has not decided
         # the legal answer tries every tautomer; evidence from elsewhere the drawn form only
-        atoms = definition.covers(std.mol, std.skeleton_key, tautomers=here)
+        atoms = definition.covers(std.mol, std.skeleton_key, tautomers=here, molecule_screen=molecule_screen)
         if atoms is None:
             continue
         applies = here and definition.in_force(as_of)
@@ -515,7 +531,7 @@ def match(
     if policy.use_families:
         found_families = []
         for rule in library.families:
-            atoms = rule.matching_atoms(std.mol)
+            atoms = rule.matching_atoms(std.mol, molecule_screen)
             if atoms is not None:
                 found_families.append((rule, atoms))
                 high_harm = high_harm or rule.high_harm
@@ -544,11 +560,20 @@ def match(
     )
     neighbours = _neighbours(std, library, as_of, policy)
     evidence: list[NeighbourEvidence] = []
+    query_environments = environments(std.mol) if neighbours else {}
     for rank, (score, substance) in enumerate(neighbours):
         # an MCS only while the decision is still open: stop paying once it is made
         open_question = undecided and rank < policy.mcs_candidates and not analog_by_similarity(evidence, policy)
         evidence.append(
-            neighbour_evidence(std.mol, substance.standardized.mol, score, policy, with_mcs=open_question)  # type: ignore[union-attr]
+            neighbour_evidence(
+                std.mol,
+                substance.standardized.mol,  # type: ignore[union-attr]
+                score,
+                policy,
+                with_mcs=open_question,
+                query_environments=query_environments,
+                reference_fp=library.fingerprint_by_id.get(substance.id),
+            )
         )
     for (score, substance), found in zip(neighbours, evidence, strict=True):
         entry = {"kind": "similarity", "substance": substance.to_dict(), "score": round(score, 3)}
