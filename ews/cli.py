@@ -92,10 +92,17 @@ def _table(results: Iterable[dict], out) -> None:
         out.write("  ".join(cells).rstrip() + "\n")
 
 
+def _default_jurisdiction(library) -> str:
+    """UN, unless a --library list names exactly one jurisdiction: then the list's own."""
+    named = {c.jurisdiction for s in library.substances for c in s.controls if c.jurisdiction not in (None, "UN")}
+    return named.pop() if len(named) == 1 else "UN"
+
+
 def cmd_match(args) -> int:
     from chem.match import match_text
 
     library = _load_library(args)
+    jurisdiction = args.jurisdiction or (_default_jurisdiction(library) if args.library else "UN")
     queries = _queries(args)
     unreadable = 0
     fmt = args.format or ("table" if sys.stdout.isatty() else "json")
@@ -115,7 +122,7 @@ def cmd_match(args) -> int:
                 name=query.name,
                 fmt=query.fmt,
                 as_of=args.as_of,
-                jurisdiction=args.jurisdiction,
+                jurisdiction=jurisdiction,
             )
         unreadable += "error" in result
         if fmt == "json":
@@ -345,7 +352,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="date of the legal question (default today)",
     )
     match.add_argument(
-        "--jurisdiction", type=_jurisdiction, default="UN", metavar="CODE", help="UN (default) or ISO 3166 alpha-2"
+        "--jurisdiction",
+        type=_jurisdiction,
+        default=None,
+        metavar="CODE",
+        help="UN or ISO 3166 alpha-2 (default UN; with --library, the one jurisdiction the list names, if it names one)",
     )
     match.add_argument(
         "--format", choices=("json", "table"), default=None, help="json: one object per line (default when piped)"
