@@ -103,6 +103,11 @@ def test_match_as_of_jurisdiction_library_and_bare(tmp_path, env):
     )
     assert [r["verdict"] for r in own] == ["analog", "known"]
     assert own[0]["class"] == "opioid"
+    etonitazene = "CCOc1ccc(Cc2nc3cc([N+](=O)[O-])ccc3n2CCN(CC)CC)cc1"
+    default = lines(
+        ews("match", "--smiles", etonitazene, "--library", str(national), "--format", "json", env=env).stdout
+    )
+    assert default[0]["jurisdiction"] == "CO" and default[0]["verdict"] == "controlled"  # the list's own
     bare = lines(
         ews(
             "match",
