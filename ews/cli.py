@@ -322,7 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     org.set_defaults(handler=cmd_admin_create_org)
     key = admin.add_parser("create-key", help="issue an API key; prints it once")
     key.add_argument("--org", required=True, metavar="ORG_ID")
-    key.add_argument("--role", action="append", choices=("lab", "authority", "regional", "admin"))
+    key.add_argument(
+        "--role", action="extend", nargs="+", choices=("lab", "authority", "regional", "admin"), metavar="ROLE"
+    )
     key.add_argument("--label", default=None)
     key.set_defaults(handler=cmd_admin_create_key)
 

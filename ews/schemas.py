@@ -154,10 +154,34 @@ class DetectionIn(BaseModel):
 
 
 class MatchIn(BaseModel):
+    """Structures to match: a list under ``structures`` (or ``components``, as in a detection),
+    or one structure given directly (``smiles``, ``inchi`` or ``molfile``, with an optional ``name``)."""
+
     model_config = ConfigDict(extra="forbid")
-    structures: list[ComponentIn] = Field(min_length=1, max_length=1000)
+    structures: list[ComponentIn] | None = Field(default=None, min_length=1, max_length=1000)
+    components: list[ComponentIn] | None = Field(default=None, min_length=1, max_length=1000)
+    smiles: str | None = Field(default=None, max_length=10_000)
+    inchi: str | None = Field(default=None, max_length=10_000)
+    molfile: str | None = Field(default=None, max_length=200_000)
+    name: str | None = Field(default=None, max_length=300)
     as_of: date | None = None
     jurisdiction: str = "UN"
+
+    @model_validator(mode="after")
+    def _something_to_match(self) -> MatchIn:
+        given = [k for k in ("structures", "components") if getattr(self, k)]
+        single = [k for k in ("smiles", "inchi", "molfile") if getattr(self, k)]
+        if len(given) + (1 if single else 0) != 1 or len(single) > 1:
+            raise ValueError(
+                "give either a list under 'structures' (or 'components'), or one smiles, inchi or molfile"
+            )
+        return self
+
+    @property
+    def items(self) -> list[ComponentIn]:
+        if self.structures or self.components:
+            return list(self.structures or self.components or [])
+        return [ComponentIn(smiles=self.smiles, inchi=self.inchi, molfile=self.molfile, name=self.name)]
 
     @field_validator("jurisdiction")
     @classmethod

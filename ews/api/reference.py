@@ -21,15 +21,24 @@ router = APIRouter(prefix="/api/v1", tags=["reference"])
 
 @router.post("/match", summary="Match structures against the reference library; nothing is stored")
 def match_structures(payload: MatchIn, _: Principal = Depends(principal), state: Node = Depends(node)):
+    """``results`` has one match result per structure, in order; the answer mirrors the question:
+    ``components`` when components were sent (each with its ``match``), ``match`` for a single structure."""
     results = []
-    for structure in payload.structures:
+    for structure in payload.items:
         fmt, text = structure.structure
         results.append(
             state.identifier.identify(
                 text, fmt, name=structure.name, jurisdiction=payload.jurisdiction, as_of=payload.as_of
             )
         )
-    return {"results": results}
+    body: dict = {"results": results}
+    if payload.components:
+        body["components"] = [
+            {"name": c.name, "match": r} for c, r in zip(payload.components, results, strict=True)
+        ]
+    if not (payload.structures or payload.components):
+        body["match"] = results[0]
+    return body
 
 
 def substance_summary(substance: Substance) -> dict:

@@ -301,6 +301,16 @@ def test_match_endpoint_stores_nothing(client, actors, settings):
     assert response.status_code == 200
     good, bad = response.json()["results"]
     assert good["verdict"] == "controlled" and "error" in bad
+    single = client.post("/api/v1/match", json={"smiles": CAFFEINE, "name": "x"}, headers=actors["lab_co"].headers)
+    assert single.json()["match"]["verdict"] == "known" and single.json()["match"]["name"] == "x"
+    mirrored = client.post(
+        "/api/v1/match",
+        json={"components": [{"smiles": FENTANYL}], "jurisdiction": "CO"},
+        headers=actors["lab_co"].headers,
+    ).json()
+    assert mirrored["components"][0]["match"]["jurisdiction"] == "CO"
+    neither = client.post("/api/v1/match", json={"jurisdiction": "UN"}, headers=actors["lab_co"].headers)
+    assert neither.status_code == 422
     assert count(settings.database_url, Detection) == 0
 
 
