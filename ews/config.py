@@ -21,7 +21,6 @@ class Settings(BaseSettings):
     allow_loopback_webhooks: bool = False
     scheduler: str = "on"
     cache_dir: Path = Path.home() / ".cache" / "ews"
-    var_dir: Path = Path("./var")
 
     # request bounds
     max_body_bytes: int = 5_000_000

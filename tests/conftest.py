@@ -120,7 +120,6 @@ def settings(database_url, cache_dir, tmp_path) -> Settings:
     return Settings(
         database_url=database_url,
         cache_dir=cache_dir,
-        var_dir=tmp_path,
         node_id="test-node",
         base_url="http://testserver",
         allow_loopback_webhooks=True,
