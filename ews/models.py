@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from chem.library import Control
 from ews.db import JSONType, UTCDateTime, utcnow
 
 
@@ -97,6 +98,34 @@ class SubstanceControl(SQLModel, table=True):
     status: str = Field(default="controlled", max_length=16)
     citation: str = Field(default="", max_length=2000)
     source: str = Field(default="", max_length=300)
+    controlled_until: date | None = None
+
+    @classmethod
+    def of(cls, substance_id: str, control: Control, source: str) -> SubstanceControl:
+        return cls(
+            substance_id=substance_id,
+            jurisdiction=control.jurisdiction,
+            instrument=control.instrument,
+            schedule=control.schedule,
+            controlled_since=control.controlled_since,
+            controlled_until=control.controlled_until,
+            clauses=sorted(control.clauses),
+            status=control.status,
+            citation=control.citation,
+            source=source,
+        )
+
+    def control(self) -> Control:
+        return Control(
+            jurisdiction=self.jurisdiction,
+            instrument=self.instrument,
+            schedule=self.schedule,
+            controlled_since=self.controlled_since,
+            controlled_until=self.controlled_until,
+            clauses=frozenset(self.clauses),
+            citation=self.citation,
+            status=self.status,
+        )
 
 
 class Detection(SQLModel, table=True):

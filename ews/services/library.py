@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import Engine, delete
@@ -81,20 +81,7 @@ def _record(substance: Substance, source: str) -> SubstanceRecord:
 
 
 def _control_rows(substance_id: str, controls: list[Control], source: str) -> list[SubstanceControl]:
-    return [
-        SubstanceControl(
-            substance_id=substance_id,
-            jurisdiction=c.jurisdiction,
-            instrument=c.instrument,
-            schedule=c.schedule,
-            controlled_since=c.controlled_since,
-            clauses=sorted(c.clauses),
-            status=c.status,
-            citation=c.citation,
-            source=source,
-        )
-        for c in controls
-    ]
+    return [SubstanceControl.of(substance_id, c, source) for c in controls]
 
 
 def _standardize_all(substances: list[Substance], cache_dir: Path | None) -> list[str]:
@@ -179,14 +166,8 @@ def import_list(engine: Engine, path: Path, jurisdiction: str | None, cache_dir:
             rows = _control_rows(
                 target.id,
                 [
-                    Control(
-                        jurisdiction=code or c.jurisdiction,
-                        instrument=c.instrument,
-                        schedule=c.schedule,
-                        controlled_since=c.controlled_since,
-                        clauses=c.clauses,
-                        citation=c.citation or f"national list {path.name}",
-                        status=c.status,
+                    replace(
+                        c, jurisdiction=code or c.jurisdiction, citation=c.citation or f"national list {path.name}"
                     )
                     for c in substance.controls
                 ],
@@ -203,17 +184,7 @@ def library_from_db(session: Session) -> ReferenceLibrary:
     records = session.exec(select(SubstanceRecord)).all()
     controls: dict[str, list[Control]] = {}
     for row in session.exec(select(SubstanceControl)).all():
-        controls.setdefault(row.substance_id, []).append(
-            Control(
-                jurisdiction=row.jurisdiction,
-                instrument=row.instrument,
-                schedule=row.schedule,
-                controlled_since=row.controlled_since,
-                clauses=frozenset(row.clauses),
-                citation=row.citation,
-                status=row.status,
-            )
-        )
+        controls.setdefault(row.substance_id, []).append(row.control())
     substances = []
     for record in records:
         substance = Substance(

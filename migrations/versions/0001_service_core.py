@@ -148,6 +148,7 @@ def upgrade() -> None:
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("citation", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
         sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+        sa.Column("controlled_until", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(
             ["substance_id"],
             ["substance.id"],

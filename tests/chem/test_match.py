@@ -190,3 +190,21 @@ def test_library_from_rows_and_stored_results_are_stable(tmp_path):
     assert first["verdict"] == second["verdict"] == "controlled"
     assert first["standardized"]["inchikey"] == second["standardized"]["inchikey"]
     assert Path(tmp_path).glob("standardized-*.json")
+
+
+def test_a_listing_that_ended_is_in_force_only_before_its_end(tmp_path):
+    listing = tmp_path / "transfers.csv"
+    listing.write_text(
+        "name,smiles,schedule,controlled_since,controlled_until\n"
+        "GHB,OCCCC(=O)O,IV,2001-03-29,2013-03-13\n"
+        "GHB,OCCCC(=O)O,II,2013-03-13,\n"
+    )
+    library = ReferenceLibrary.from_file(listing, bare=True, cache_dir=tmp_path / "cache")
+    ghb = "OCCCC(=O)O"
+
+    def schedules(on: date) -> list[str]:
+        return [c["schedule"] for c in match_text(ghb, library, as_of=on)["controls"]]
+
+    assert schedules(date(2000, 1, 1)) == []
+    assert schedules(date(2005, 1, 1)) == ["IV"]
+    assert schedules(date(2013, 3, 13)) == ["II"]
