@@ -64,6 +64,8 @@ def test_listings_have_instrument_schedule_date_and_clauses(name):
             continue
         since = date.fromisoformat(row["controlled_since"])
         assert ENTRY_INTO_FORCE[row["instrument"]] <= since <= date.today(), row["id"]
+        if row.get("controlled_until"):
+            assert since < date.fromisoformat(row["controlled_until"]) <= date.today(), row["id"]
         assert set(filter(None, row["clauses"].split(";"))) <= CLAUSES, row["id"]
         assert (row["status"] == "precursor") == (row["instrument"] == "1988 Convention"), row["id"]
 
@@ -111,3 +113,15 @@ def test_the_issue_minimums_are_met():
         assert any(r["name"].lower() == name for r in rows(BUNDLED_KNOWN)), name
     plants = {r["id"] for r in listed if not r["smiles"]}
     assert {"cannabis", "coca-leaf", "opium"} <= plants
+
+
+def test_a_transfer_leaves_no_gap_and_no_overlap():
+    """Where a listing ended by transfer, the substance's next listing starts that day."""
+    for name in BUNDLED_LISTS:
+        listings: dict[str, list[dict]] = {}
+        for row in rows(name):
+            if row["status"] != "excepted":
+                listings.setdefault(row["id"], []).append(row)
+        for substance, entries in listings.items():
+            for ended in (e for e in entries if e.get("controlled_until")):
+                assert any(e["controlled_since"] == ended["controlled_until"] for e in entries), substance
