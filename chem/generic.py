@@ -1613,6 +1613,7 @@ class GenericDefinition:
     excluded: frozenset[str] = frozenset()  # InChIKey skeletons of compounds the law names as not covered
     summary: str = ""
     high_harm: bool = False
+    exempts_medicines: bool = False  # the law does not apply to medicinal products (NpSG section 1(2))
     examples: tuple[str, ...] = ()
     counterexamples: tuple[str, ...] = ()
     core_smarts: str = ""
@@ -1745,6 +1746,7 @@ def parse_definition(entry: dict, source: str = "generic definition") -> Generic
         excluded=frozenset(excluded),
         summary=entry.get("summary", ""),
         high_harm=bool(entry.get("high_harm", False)),
+        exempts_medicines=bool(entry.get("exempts_medicines", False)),
         examples=tuple(entry.get("examples", [])),
         counterexamples=tuple(entry.get("counterexamples", [])),
         core_smarts=entry["core"],

@@ -482,6 +482,7 @@ def match(
     generic_elsewhere = False
     generic_class: str | None = None
     decided_by_identity = controlled_here or precursor_here or known_here
+    medicine = any(i.substance.category == "medicine" for i in identities)
     molecule_screen = screen(std.mol)  # one pattern fingerprint screens every rule and definition below
     for definition in library.definitions:
         here = definition.jurisdiction == jurisdiction
@@ -491,7 +492,7 @@ def match(
         atoms = definition.covers(std.mol, std.skeleton_key, tautomers=here, molecule_screen=molecule_screen)
         if atoms is None:
             continue
-        applies = here and definition.in_force(as_of)
+        applies = here and definition.in_force(as_of) and not (definition.exempts_medicines and medicine)
         matches.append(
             {
                 "kind": "generic",
