@@ -208,3 +208,19 @@ def test_a_listing_that_ended_is_in_force_only_before_its_end(tmp_path):
     assert schedules(date(2000, 1, 1)) == []
     assert schedules(date(2005, 1, 1)) == ["IV"]
     assert schedules(date(2013, 3, 13)) == ["II"]
+
+
+def test_npsg_groups_do_not_apply_to_medicinal_products(tmp_path):
+    from chem.generic import load_definitions
+    from chem.library import substance_from_row
+
+    phenethylamine = "CNC(C)Cc1ccc(C(F)(F)F)cc1"  # in NpSG group 1; registered here as a medicine
+    as_medicine = substance_from_row(
+        {"name": "a registered medicine", "smiles": phenethylamine, "status": "known", "category": "medicine"},
+        "test",
+    )
+    german = [d for d in load_definitions() if d.jurisdiction == "DE"]
+    plain = ReferenceLibrary.build([], [], german, tmp_path)
+    with_medicine = ReferenceLibrary.build([as_medicine], [], german, tmp_path)
+    assert match_text(phenethylamine, plain, jurisdiction="DE")["verdict"] == "controlled"
+    assert match_text(phenethylamine, with_medicine, jurisdiction="DE")["verdict"] == "known"
