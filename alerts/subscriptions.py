@@ -10,7 +10,6 @@ False
 from __future__ import annotations
 
 from alerts.rules import SEVERITIES, severity_rank
-from alerts.texts import LANGUAGES
 
 FILTER_KEYS = ("countries", "regions", "min_severity", "classes")
 
@@ -52,7 +51,3 @@ def wants(filters: dict, alert: dict) -> bool:
         return False
     classes = filters.get("classes")
     return not (classes and (alert.get("substance") or {}).get("class") not in classes)
-
-
-def language_or_default(language: str | None) -> str:
-    return language if language in LANGUAGES else "en"

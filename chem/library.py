@@ -15,7 +15,6 @@ so that start-up does not repeat the tautomer search.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
@@ -421,12 +420,3 @@ class ReferenceLibrary:
         for substance in substances:
             substance.source = source
         return cls.build(merge_listings(substances), [], [], cache_dir)
-
-    def fingerprint_digest(self) -> str:
-        """A short digest of the library's content, for caches and ETags."""
-        h = hashlib.sha256()
-        for substance in self.substances:
-            h.update(f"{substance.id}|{substance.smiles}|{substance.status}|".encode())
-            for control in substance.controls:
-                h.update(f"{control.jurisdiction}|{control.schedule}|{control.controlled_since}|".encode())
-        return h.hexdigest()[:16]

@@ -107,7 +107,3 @@ def _load_principal(engine: Engine, digest: str) -> Principal | None:
         key_id=key.id,
         roles=frozenset(key.roles),
     )
-
-
-def constant_time_equal(a: str, b: str) -> bool:
-    return secrets.compare_digest(a.encode(), b.encode())

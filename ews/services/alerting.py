@@ -6,7 +6,7 @@ alerts and their delivery rows commit together or not at all (the outbox).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_
@@ -532,7 +532,3 @@ class Alerting:
         if count:
             outbox_changed(session)
         return count
-
-
-def today() -> date:
-    return utcnow().date()

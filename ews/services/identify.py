@@ -12,7 +12,6 @@ import threading
 from collections import OrderedDict
 from datetime import date
 
-from chem.errors import StructureError
 from chem.match import match_text
 from ews.services.library import LibraryHolder
 
@@ -46,8 +45,3 @@ class Identifier:
             if len(self._cache) > self.size:
                 self._cache.popitem(last=False)
         return result
-
-
-def raise_for_error(result: dict, field: str) -> None:
-    if "error" in result:
-        raise StructureError(f"{field}: {result['error']}", code=result.get("error_code", "unreadable"))

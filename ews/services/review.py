@@ -97,9 +97,6 @@ def search(session: Session, principal: Principal | None, filters: AlertFilter, 
     return page[:limit], next_cursor
 
 
-EDITABLE = ("headline", "description", "instruction", "severity", "urgency", "certainty", "scope")
-
-
 def edit(
     session: Session, alerting: Alerting, alert: Alert, principal: Principal, changes: dict, language: str
 ) -> AlertVersion | None:
