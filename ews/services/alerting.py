@@ -190,6 +190,17 @@ def _sold_as(detection: Detection) -> str | None:
     return detection.sold_as
 
 
+def _add_place(alert: Alert, detection: Detection) -> bool:
+    """Add the detection's country and region to the alert; True when the country is new to it."""
+    new_country = detection.country not in alert.countries
+    if new_country:
+        alert.countries = sorted({*alert.countries, detection.country})
+    region = {"country": detection.country, "region": detection.region}
+    if detection.region and region not in alert.regions:
+        alert.regions = [*alert.regions, region]
+    return new_country
+
+
 # --- the alerting listener --------------------------------------------------------------------
 
 
@@ -218,11 +229,7 @@ class Alerting:
         if alert is None or not self.link(session, alert, detection, component):
             return
         alert.detection_count += 1
-        if detection.country not in alert.countries:
-            alert.countries = sorted({*alert.countries, detection.country})
-        region = {"country": detection.country, "region": detection.region}
-        if detection.region and region not in alert.regions:
-            alert.regions = [*alert.regions, region]
+        _add_place(alert, detection)
         alert.updated_at = utcnow()
         session.add(alert)
 
@@ -404,15 +411,10 @@ class Alerting:
 
     def _merge(self, session, alert, trigger, facts, detection, component, linked: bool, now) -> None:
         """A repeated trigger: counts, places and severity move; subscribers hear of material changes."""
-        new_country = detection.country not in alert.countries
         escalated = severity_rank(trigger.severity) < severity_rank(alert.severity)
         if linked:
             alert.detection_count += 1
-        if new_country:
-            alert.countries = sorted({*alert.countries, detection.country})
-        region = {"country": detection.country, "region": detection.region}
-        if detection.region and region not in alert.regions:
-            alert.regions = [*alert.regions, region]
+        new_country = _add_place(alert, detection)
         if escalated:
             alert.severity = trigger.severity
         if URGENCY_RANK.get(trigger.urgency, 4) < URGENCY_RANK.get(alert.urgency, 4):
