@@ -637,6 +637,16 @@ def _onward(s: Substituent) -> Substituent | None:
     return branches[0]
 
 
+def _after_methylene(s: Substituent) -> Substituent | None:
+    """What follows when ``s`` is bonded to the core through an acyclic CH2 link (-CH2-X), else None."""
+    if not _singly_attached(s, 6):
+        return None
+    atom = s.atom(s.single_attachment()[0])  # type: ignore[index]
+    if atom.IsInRing() or atom.GetTotalNumHs() != 2 or atom.GetDegree() != 2:
+        return None
+    return _onward(s)
+
+
 def cyanoalkyl(s: Substituent) -> bool:
     """Alkyl bearing one or more cyano groups (4-cyanobutyl)."""
     rest = _strip(s, cyano)
@@ -1255,12 +1265,7 @@ def _npsg_ring_side(s: Substituent) -> bool:
     if ring_end(s) or _linked(s, (1, 2), ring_end):
         return True
     # -CH2-C(=O)-ring (the 2-oxoethylene bridge)
-    if not _singly_attached(s, 6):
-        return False
-    atom = s.atom(s.single_attachment()[0])  # type: ignore[index]
-    if atom.IsInRing() or atom.GetTotalNumHs() != 2 or atom.GetDegree() != 2:
-        return False
-    onward = _onward(s)
+    onward = _after_methylene(s)
     split = _carbonyl_split(onward) if onward is not None else None
     return split is not None and split[0] == "C" and ring_end(split[1])
 
@@ -1399,12 +1404,7 @@ def jwh018_link(s: Substituent) -> bool:
                 and jwh018_ring_group(onward)
             )
         return False
-    if not _singly_attached(s, 6):
-        return False
-    atom = s.atom(s.single_attachment()[0])  # type: ignore[index]
-    if atom.IsInRing() or atom.GetTotalNumHs() != 2 or atom.GetDegree() != 2:
-        return False
-    onward = _onward(s)
+    onward = _after_methylene(s)
     return onward is not None and jwh018_ring_group(onward)
 
 
