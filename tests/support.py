@@ -38,7 +38,7 @@ def running(app, port: int | None = None):
         thread.join(timeout=10)
 
 
-def wait_for(condition, timeout: float = 10.0, interval: float = 0.05):
+def wait_for(condition, timeout: float = 30.0, interval: float = 0.05):
     """Poll ``condition`` until it returns something truthy; return it, or fail after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
