@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ews import problems, web
@@ -129,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, detections, reference, alerts, subscriptions, feeds, peers, admin):
         app.include_router(module.router)
     app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(Metrics)
     return app

@@ -1,0 +1,11 @@
+"""Web pages served by ``ews serve``: one module per area, each with its own router and words."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ews.web import public
+
+router = APIRouter(include_in_schema=False)
+for area in (public,):
+    router.include_router(area.router)
