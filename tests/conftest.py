@@ -22,6 +22,8 @@ from sqlalchemy.engine import make_url
 from ews.config import Settings
 from ews.db import engine_for, normalize_url, session_scope
 
+pytest_plugins = ["tests.browser"]  # the `browser` fixture: headless Chromium on loopback only
+
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -2,51 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from ews.app import create_app
-from tests.conftest import IN_CI
+from tests.browser import console_errors, offsite_requests
 from tests.ews.test_alerts import NEW_CATHINONE, NEW_NITAZENE, report
 from tests.support import running
-
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-
-
-@pytest.fixture
-def browser(tmp_path):
-    if not (CHROMIUM and CHROMEDRIVER):
-        if IN_CI:
-            pytest.fail("chromium and chromedriver are required under CI=true (.ci/run installs them)")
-        pytest.skip("chromium not installed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_public_pages_and_the_identify_form(browser, client, actors, settings):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     report(client, actors["lab_co"], NEW_NITAZENE, "WEB-1", name="nitazene nuevo")
     report(client, actors["lab_co"], NEW_CATHINONE, "WEB-2")  # a draft: must not show
@@ -69,9 +36,13 @@ def test_public_pages_and_the_identify_form(browser, client, actors, settings):
         box.send_keys(NEW_NITAZENE + " unknown\n")
         box.send_keys("C1CC( typo\n")
         browser.find_element(By.ID, "submit").click()
-        verdicts = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#results .badge")]
+        badges = WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#results .badge"))
+        verdicts = [e.text for e in badges]
         assert verdicts == ["controlled", "analog", "error"]
         assert len(browser.find_elements(By.CSS_SELECTOR, "#results svg")) == 2
+
+        assert offsite_requests(browser) == []
+        assert console_errors(browser) == []
 
         browser.get(f"{base}/alerts?severity=Moderate")
         assert not browser.find_elements(By.CSS_SELECTOR, "#alerts")
