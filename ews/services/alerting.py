@@ -207,7 +207,7 @@ class Alerting:
             return
         self.follow(session, alert, detection, component, linked=True, escalated=False)
 
-    def _names(self, component: DetectionComponent) -> tuple[str, ...]:
+    def library_names(self, component: DetectionComponent) -> tuple[str, ...]:
         """The library's names of the component's substance (what the lab typed is not a name we vouch for)."""
         names = [component.substance_name or ""]
         if component.substance_id:
@@ -234,7 +234,7 @@ class Alerting:
             )
             recent = _recent_in_region(session, skeleton, detection, self.cluster.window_days)
         sold_as = _sold_as(detection)
-        names = self._names(component)
+        names = self.library_names(component)
         return ComponentFacts(
             verdict=component.verdict,
             drug_class=component.drug_class,

@@ -162,6 +162,36 @@ add_words(
     }
 )
 
+# the alert lifecycle on the alert page
+add_words(
+    {
+        "en": {
+            "alert_cancelled": "This alert has been cancelled.",
+            "alert_cancelled_note": "It is kept for the record; do not act on it.",
+            "alert_update_pending": "New facts have arrived; an update of this alert is about to be sent.",
+            "first_seen": "first seized",
+        },
+        "es": {
+            "alert_cancelled": "Esta alerta ha sido cancelada.",
+            "alert_cancelled_note": "Se conserva como registro; no actúe en consecuencia.",
+            "alert_update_pending": "Han llegado nuevos datos; se enviará en breve una actualización de esta alerta.",
+            "first_seen": "primera incautación",
+        },
+        "pt": {
+            "alert_cancelled": "Este alerta foi cancelado.",
+            "alert_cancelled_note": "É mantido para registo; não aja com base nele.",
+            "alert_update_pending": "Chegaram novos dados; uma atualização deste alerta será enviada em breve.",
+            "first_seen": "primeira apreensão",
+        },
+        "fr": {
+            "alert_cancelled": "Cette alerte a été annulée.",
+            "alert_cancelled_note": "Elle est conservée pour mémoire ; n'agissez pas sur cette base.",
+            "alert_update_pending": "De nouveaux éléments sont arrivés ; une mise à jour de cette alerte va être envoyée.",
+            "first_seen": "première saisie",
+        },
+    }
+)
+
 
 def public_alerts(db: Session, limit: int, severity: str | None = None, country: str | None = None) -> list[Alert]:
     query = select(Alert).where(Alert.status == "published", Alert.scope == "Public")
@@ -213,7 +243,16 @@ def alert_page(alert_id: str, request: Request, db: Session = Depends(session), 
         **alert.texts.get(lang, {}),
     }
     drawing = svg(alert.smiles) if alert.smiles else None
-    return render(request, state, "alert.html", alert=alert, text=text, drawing=drawing or "")
+    return render(
+        request,
+        state,
+        "alert.html",
+        alert=alert,
+        text=text,
+        drawing=drawing or "",
+        first_seen=alert.facts.get("first_seen"),
+        update_pending=alert.update_due_at is not None,
+    )
 
 
 @router.get("/match", response_class=HTMLResponse)
