@@ -211,7 +211,10 @@ def test_a_second_country_joining_sends_one_coalesced_update(client, actors, set
     assert "México" in data["texts"]["es"]["headline"] and data["first_seen"] == "2026-11-02"
     assert "2026-11-02" in data["description"]
     cap = parse_cap(client.get(f"/api/v1/alerts/{network.id}.cap").content)
-    assert cap.msg_type == MsgType.UPDATE and [a.area_desc.split(":")[0] for a in cap.infos[0].areas] == ["Colombia", "Mexico"]
+    assert cap.msg_type == MsgType.UPDATE and [a.area_desc.split(":")[0] for a in cap.infos[0].areas] == [
+        "Colombia",
+        "Mexico",
+    ]
     # federated peers read the same Update in the feed
     feed = client.get("/feeds/alerts.json").json()["items"]
     assert [(i["id"], i["version"]) for i in feed if i["id"] == network.id] == [(network.id, 1), (network.id, 2)]
