@@ -380,3 +380,27 @@ def test_an_edit_of_three_languages_is_one_version(client, actors, settings):
     assert [v["msg_type"] for v in versions] == ["Alert", "Update"]
     bad = client.patch(f"/api/v1/alerts/{alert.id}", json={"texts": {"de": {"headline": "Neu"}}}, headers=headers)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"].startswith("texts")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_cancelled_alert_page_in_a_browser(browser, client, actors, settings):
+    from selenium.webdriver.common.by import By
+
+    from ews.app import create_app
+    from tests.browser import console_errors, offsite_requests
+    from tests.support import running
+
+    report(client, actors["lab_co"], NEW_NITAZENE, "BR-1", name=SCRIPT)
+    (alert,) = alerts(settings.database_url)
+    client.post(f"/api/v1/alerts/{alert.id}:cancel", headers=actors["authority_co"].headers)
+    with running(create_app(settings)) as base:
+        browser.get(f"{base}/alerts/{alert.id}?lang=fr")
+        main = browser.find_element(By.TAG_NAME, "main")
+        assert main.get_attribute("data-status") == "cancelled"
+        banner = browser.find_element(By.ID, "status-banner")
+        assert banner.is_displayed() and "Cette alerte a été annulée" in banner.text
+        assert SCRIPT in main.text  # shown as text, never run
+        assert "script" not in browser.find_element(By.ID, "headline").text.lower()
+        assert browser.execute_script("return document.querySelectorAll('main script').length") == 0
+        assert offsite_requests(browser) == []
+        assert console_errors(browser) == []
