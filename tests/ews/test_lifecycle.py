@@ -7,6 +7,7 @@ Real databases (SQLite and PostgreSQL), a real webhook receiver, CAP parsed stri
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -404,3 +405,29 @@ def test_a_cancelled_alert_page_in_a_browser(browser, client, actors, settings):
         assert browser.execute_script("return document.querySelectorAll('main script').length") == 0
         assert offsite_requests(browser) == []
         assert console_errors(browser) == []
+
+
+def test_ews_library_import_reidentifies_and_a_running_node_follows(tmp_path, cache_dir):
+    from ews.app import create_app
+    from tests.ews.test_cli import ews
+
+    url = f"sqlite:///{tmp_path}/cli.db"
+    env = {**os.environ, "EWS_CACHE_DIR": str(cache_dir), "EWS_DATABASE_URL": url, "EWS_NODE_ID": "test-node"}
+    ews("db", "upgrade", env=env, check=0)
+    ews("library", "load", env=env, check=0)
+    lab = make_actor(url, "lab", "CO")
+    settings = Settings(database_url=url, cache_dir=cache_dir, node_id="test-node", base_url="http://testserver")
+    with TestClient(create_app(settings)) as client:
+        report(client, lab, NEW_NITAZENE, "CLI-1")
+        (alert,) = alerts(url)
+        national = _national_list(tmp_path, [("pentiloxinitazeno", NEW_NITAZENE, "controlled")])
+        result = ews("library", "import", str(national), "--jurisdiction", "CO", env=env, check=0)
+        assert "1 changed; alerts updated 1" in result.stderr, result.stderr
+
+        def verdict() -> str:
+            body = {"smiles": NEW_NITAZENE, "jurisdiction": "CO"}
+            return client.post("/api/v1/match", json=body, headers=lab.headers).json()["match"]["verdict"]
+
+        wait_for(lambda: verdict() == "controlled")  # this process rebuilt its library by itself
+    (updated,) = alerts(url)
+    assert updated.version == 2 and updated.verdict == "controlled"
