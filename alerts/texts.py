@@ -219,6 +219,38 @@ _SOLD_AS = {
     "pt": "A amostra foi vendida como {names} (redação do laboratório, sem tradução).",
     "fr": "L'échantillon était vendu comme {names} (termes du laboratoire, non traduits).",
 }
+_WITHDRAWN = {
+    "en": "Withdrawn: the reference library now identifies this substance as {what}.",
+    "es": "Retirada: la biblioteca de referencia identifica ahora esta sustancia como {what}.",
+    "pt": "Retirado: a biblioteca de referência identifica agora esta substância como {what}.",
+    "fr": "Retirée : la bibliothèque de référence identifie désormais cette substance comme {what}.",
+}
+_VERDICT_WORDS = {
+    "en": {
+        "controlled": "controlled",
+        "precursor": "a precursor",
+        "known": "a known substance",
+        "analog": "an analog",
+    },
+    "es": {
+        "controlled": "fiscalizada",
+        "precursor": "un precursor",
+        "known": "una sustancia conocida",
+        "analog": "un análogo",
+    },
+    "pt": {
+        "controlled": "controlada",
+        "precursor": "um precursor",
+        "known": "uma substância conhecida",
+        "analog": "um análogo",
+    },
+    "fr": {
+        "controlled": "contrôlée",
+        "precursor": "un précurseur",
+        "known": "une substance connue",
+        "analog": "un analogue",
+    },
+}
 MAX_QUOTED = 5
 MAX_QUOTED_LENGTH = 80
 
@@ -350,6 +382,13 @@ def alert_texts(rule: str, facts: dict, language: str = "en") -> dict[str, str]:
         "description": description,
         "instruction": _INSTRUCTIONS[instruction_key][language],
     }
+
+
+def withdrawal_note(verdict: str, name: str | None, language: str) -> str:
+    """Why a library change withdrew an alert: 'Withdrawn: … now identifies this substance as a known substance (caffeine).'"""
+    language = language if language in LANGUAGES else "en"
+    what = _VERDICT_WORDS[language].get(verdict, verdict)
+    return _WITHDRAWN[language].format(what=f"{what} ({name})" if name else what)
 
 
 def all_texts(rule: str, facts: dict) -> dict[str, dict[str, str]]:

@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from alerts.rules import of_concern, sold_as_matches
+from alerts.texts import withdrawal_note
 from ews.audit import audit
 from ews.config import Settings
 from ews.db import session_scope, utcnow
@@ -162,6 +163,17 @@ def _follow_library(
     reason = f"reference library changed: {old_verdict} → {component.verdict}"
     alert.reasons = [*alert.reasons, reason][-20:]
     alerting.reword(alert)
+    if not stands:
+        alert.texts = {
+            language: {
+                **text,
+                "description": withdrawal_note(component.verdict, component.substance_name, language)
+                + " "
+                + text.get("description", ""),
+            }
+            for language, text in alert.texts.items()
+        }
+        alert.description = alert.texts.get("en", {}).get("description", alert.description)
     alert.updated_at = utcnow()
     session.add(alert)
     session.flush()

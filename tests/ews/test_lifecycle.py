@@ -155,6 +155,10 @@ def test_a_library_that_now_knows_a_substance_cancels_its_alert(client, actors, 
     assert shown["status"] == "cancelled" and shown["msg_type"] == "Cancel"
     cap = parse_cap(client.get(f"/api/v1/alerts/{alert.id}.cap").content)
     assert cap.msg_type == MsgType.CANCEL and alert.id in cap.references
+    assert cap.infos[0].description.startswith(
+        "Withdrawn: the reference library now identifies this substance as a known substance (reference standard X)."
+    )
+    assert cap.infos[1].description.startswith("Retirada:")
 
 
 # --- alerts follow their facts ------------------------------------------------------------------
