@@ -220,6 +220,8 @@ def test_a_second_country_joining_sends_one_coalesced_update(client, actors, set
         "Colombia",
         "Mexico",
     ]
+    parameters = {str(getattr(p.value_name, "value", p.value_name)): p.value for p in cap.infos[0].parameters}
+    assert str(getattr(parameters["firstSeen"], "value", parameters["firstSeen"])) == "2026-11-02"
     # federated peers read the same Update in the feed
     feed = client.get("/feeds/alerts.json").json()["items"]
     assert [(i["id"], i["version"]) for i in feed if i["id"] == network.id] == [(network.id, 1), (network.id, 2)]
@@ -435,3 +437,45 @@ def test_ews_library_import_reidentifies_and_a_running_node_follows(tmp_path, ca
         wait_for(lambda: verdict() == "controlled")  # this process rebuilt its library by itself
     (updated,) = alerts(url)
     assert updated.version == 2 and updated.verdict == "controlled"
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_several_workers_send_each_due_update_once(client, actors, settings):
+    import threading
+
+    settings.alert_update_interval = 3600
+    report(client, actors["lab_co"], NEW_NITAZENE, "MW-1")
+    report(client, actors["lab_co"], NEW_CATHINONE, "MW-2")
+    for alert in alerts(settings.database_url):
+        if alert.status == "draft":
+            client.post(f"/api/v1/alerts/{alert.id}:publish", headers=actors["admin"].headers)
+    report(client, actors["lab_mx"], NEW_NITAZENE, "MW-3", country="MX", region="Sinaloa")
+    report(client, actors["lab_mx"], NEW_CATHINONE, "MW-4", country="MX", region="Jalisco")
+    engine = engine_for(settings.database_url)
+    with Session(engine) as session:
+        due = session.exec(select(Alert.id).where(col(Alert.update_due_at).is_not(None))).all()
+    assert len(due) == 2
+    workers = [worker_alerting(settings) for _ in range(4)]
+    start, sent, errors = threading.Barrier(len(workers)), [], []
+
+    def run(alerting) -> None:
+        start.wait()
+        try:
+            sent.append(send_due_updates(engine, alerting, now=utcnow() + timedelta(seconds=3601)))
+        except Exception as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == [] and sum(sent) == 2
+    with Session(engine) as session:
+        for alert_id in due:
+            types = session.exec(
+                select(AlertVersion.msg_type)
+                .where(AlertVersion.alert_id == alert_id)
+                .order_by(col(AlertVersion.version))
+            ).all()
+            assert types == ["Alert", "Update"], alert_id
