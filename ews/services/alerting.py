@@ -58,6 +58,7 @@ from ews.services.library import LibraryHolder
 UNKNOWN_SOLD_AS = {"unknown", "desconocido", "desconhecido", "inconnu", "?", "n/a", "none"}
 URGENCY_RANK = {"Immediate": 0, "Expected": 1, "Future": 2, "Past": 3, "Unknown": 4}
 MAX_REPORTED_NAMES = 10
+SETTLE_SECONDS = 10.0  # a material change waits this long (or the interval, if shorter) for others to join it
 
 
 # --- facts from history -----------------------------------------------------------------------
@@ -434,8 +435,9 @@ class Alerting:
         alert.description, alert.instruction = english["description"], english["instruction"]
 
     def schedule_update(self, session: Session, alert: Alert, now: datetime | None = None) -> datetime:
-        """Ask for one CAP Update: at once after a quiet spell, else when the interval since the
-        last version has passed. Changes before then ride along in the same Update."""
+        """Ask for one CAP Update: after a short settling time (a burst arriving together
+        travels as one), and never sooner than the interval after the last version. Changes
+        made before then ride along in the same Update."""
         now = now or utcnow()
         if alert.update_due_at is not None:
             return alert.update_due_at
@@ -443,7 +445,8 @@ class Alerting:
             select(func.max(AlertVersion.sent_at)).where(AlertVersion.alert_id == alert.id)
         ).one()
         interval = timedelta(seconds=self.settings.alert_update_interval)
-        alert.update_due_at = max(now, last_sent + interval) if last_sent else now
+        settled = now + min(interval, timedelta(seconds=SETTLE_SECONDS))
+        alert.update_due_at = max(settled, last_sent + interval) if last_sent else settled
         session.add(alert)
         return alert.update_due_at
 

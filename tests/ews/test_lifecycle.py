@@ -21,7 +21,7 @@ from sqlmodel import Session, col, func, select
 from alerts.channels.base import OutboundMessage
 from alerts.channels.email import build_message
 from ews.config import Settings
-from ews.db import engine_for, utcnow
+from ews.db import engine_for, session_scope, utcnow
 from ews.models import Alert, AlertVersion, Delivery, Detection, DetectionComponent
 from ews.scheduler import start_scheduler
 from ews.services.alerting import send_due_updates
@@ -479,3 +479,31 @@ def test_several_workers_send_each_due_update_once(client, actors, settings):
                 .order_by(col(AlertVersion.version))
             ).all()
             assert types == ["Alert", "Update"], alert_id
+
+
+def test_after_a_quiet_spell_a_burst_settles_into_one_update(client, actors, settings):
+    from sqlalchemy import update
+
+    settings.alert_update_interval = 60
+    report(client, actors["lab_co"], NEW_NITAZENE, "Q-0")
+    (network,) = alerts(settings.database_url)
+    engine = engine_for(settings.database_url)
+    with session_scope(engine) as session:  # the Alert went out two hours ago
+        session.execute(
+            update(AlertVersion)
+            .where(col(AlertVersion.alert_id) == network.id)
+            .values(sent_at=utcnow() - timedelta(hours=2))
+        )
+    report(client, actors["lab_mx"], NEW_NITAZENE, "Q-1", country="MX", region="Sinaloa")
+    report(client, actors["lab_mx"], NEW_NITAZENE, "Q-2", country="MX", region="Jalisco")
+    report(client, actors["lab_co2"], NEW_NITAZENE, "Q-3", country="CO", region="Bogotá")
+    alerting = worker_alerting(settings)
+    assert send_due_updates(engine, alerting) == 0  # still settling
+    assert send_due_updates(engine, alerting, now=utcnow() + timedelta(seconds=11)) == 1
+    with Session(engine) as session:
+        alert = session.get(Alert, network.id)
+        assert alert.version == 2 and alert.update_due_at is None
+        snapshot = session.exec(
+            select(AlertVersion.snapshot).where(AlertVersion.alert_id == network.id, AlertVersion.version == 2)
+        ).one()
+    assert {r["region"] for r in snapshot["regions"]} == {"Antioquia", "Sinaloa", "Jalisco", "Bogotá"}
