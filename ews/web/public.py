@@ -167,24 +167,32 @@ add_words(
     {
         "en": {
             "alert_cancelled": "This alert has been cancelled.",
+            "no_library": "No reference library is loaded.",
+            "no_library_note": "Structures cannot be identified until an administrator runs `ews library load`.",
             "alert_cancelled_note": "It is kept for the record; do not act on it.",
             "alert_update_pending": "New facts have arrived; an update of this alert is about to be sent.",
             "first_seen": "first seized",
         },
         "es": {
             "alert_cancelled": "Esta alerta ha sido cancelada.",
+            "no_library": "No hay ninguna biblioteca de referencia cargada.",
+            "no_library_note": "No se pueden identificar estructuras hasta que un administrador ejecute `ews library load`.",
             "alert_cancelled_note": "Se conserva como registro; no actúe en consecuencia.",
             "alert_update_pending": "Han llegado nuevos datos; se enviará en breve una actualización de esta alerta.",
             "first_seen": "primera incautación",
         },
         "pt": {
             "alert_cancelled": "Este alerta foi cancelado.",
+            "no_library": "Nenhuma biblioteca de referência está carregada.",
+            "no_library_note": "Não é possível identificar estruturas até que um administrador execute `ews library load`.",
             "alert_cancelled_note": "É mantido para registo; não aja com base nele.",
             "alert_update_pending": "Chegaram novos dados; uma atualização deste alerta será enviada em breve.",
             "first_seen": "primeira apreensão",
         },
         "fr": {
             "alert_cancelled": "Cette alerte a été annulée.",
+            "no_library": "Aucune bibliothèque de référence n'est chargée.",
+            "no_library_note": "Les structures ne peuvent pas être identifiées tant qu'un administrateur n'a pas lancé `ews library load`.",
             "alert_cancelled_note": "Elle est conservée pour mémoire ; n'agissez pas sur cette base.",
             "alert_update_pending": "De nouveaux éléments sont arrivés ; une mise à jour de cette alerte va être envoyée.",
             "first_seen": "première saisie",

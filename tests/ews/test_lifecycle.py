@@ -93,6 +93,8 @@ def test_a_node_without_a_library_refuses_to_identify_and_raises_no_alert(unload
         )
         _refused(client.post("/api/v1/match", json={"smiles": FENTANYL}, headers=lab.headers), "api match")
         _refused(client.post("/match", data={"structures": FENTANYL}), "match form")
+        home = client.get("/", params={"lang": "es"})
+        assert home.status_code == 200 and "No hay ninguna biblioteca de referencia cargada" in home.text
         with Session(engine_for(unloaded_url)) as session:
             assert session.exec(select(func.count()).select_from(Detection)).one() == 0
             assert session.exec(select(func.count()).select_from(Alert)).one() == 0
@@ -100,6 +102,7 @@ def test_a_node_without_a_library_refuses_to_identify_and_raises_no_alert(unload
         # once a library is loaded (by another process), this one picks it up by itself
         load_bundled(engine_for(unloaded_url), cache_dir)
         wait_for(lambda: client.get("/readyz").status_code == 200)
+        assert "status-banner" not in client.get("/").text
         stored = client.post("/api/v1/detections", json=_fentanyl("F-3"), headers=lab.headers)
         assert stored.status_code == 201, stored.text
         assert stored.json()["components"][0]["verdict"] == "controlled"
