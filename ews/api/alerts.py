@@ -104,6 +104,26 @@ def get_alert_cap(
     return Response(xml, media_type=CAP_MEDIA_TYPE)
 
 
+@router.get(
+    "/alerts/{alert_id}/versions/{number}.cap",
+    summary="One published version as CAP 1.2 (a superseded one too; the current one is at /alerts/{id}.cap)",
+)
+def get_version_cap(
+    alert_id: str,
+    number: int,
+    caller: Principal | None = Depends(optional_principal),
+    db: Session = Depends(session),
+    state: Node = Depends(node),
+):
+    alert = review.get_readable(db, caller, alert_id)
+    version = db.exec(
+        select(AlertVersion).where(AlertVersion.alert_id == alert.id, AlertVersion.version == number)
+    ).first()
+    if version is None:
+        raise Problem(404, "Not found", f"the alert has no published version {number}")
+    return Response(to_cap_xml(version.snapshot, sender=state.settings.node_id), media_type=CAP_MEDIA_TYPE)
+
+
 @router.get("/alerts/{alert_id}", summary="One alert")
 def get_alert(
     alert_id: str,

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, func, select
 from alerts.rules import SEVERITIES
 from chem.depict import svg
 from ews.api.deps import Node, node, session
-from ews.models import Alert, Detection
+from ews.models import Alert, AlertVersion, Detection
 from ews.problems import not_found
 from ews.schemas import country_code
 from ews.web.i18n import add_words, language
@@ -172,6 +172,9 @@ add_words(
             "alert_cancelled_note": "It is kept for the record; do not act on it.",
             "alert_update_pending": "New facts have arrived; an update of this alert is about to be sent.",
             "first_seen": "first seized",
+            "versions": "Versions",
+            "current_version": "current",
+            "superseded_by": "superseded by version",
         },
         "es": {
             "alert_cancelled": "Esta alerta ha sido cancelada.",
@@ -180,6 +183,9 @@ add_words(
             "alert_cancelled_note": "Se conserva como registro; no actúe en consecuencia.",
             "alert_update_pending": "Han llegado nuevos datos; se enviará en breve una actualización de esta alerta.",
             "first_seen": "primera incautación",
+            "versions": "Versiones",
+            "current_version": "vigente",
+            "superseded_by": "reemplazada por la versión",
         },
         "pt": {
             "alert_cancelled": "Este alerta foi cancelado.",
@@ -188,6 +194,9 @@ add_words(
             "alert_cancelled_note": "É mantido para registo; não aja com base nele.",
             "alert_update_pending": "Chegaram novos dados; uma atualização deste alerta será enviada em breve.",
             "first_seen": "primeira apreensão",
+            "versions": "Versões",
+            "current_version": "atual",
+            "superseded_by": "substituída pela versão",
         },
         "fr": {
             "alert_cancelled": "Cette alerte a été annulée.",
@@ -196,6 +205,9 @@ add_words(
             "alert_cancelled_note": "Elle est conservée pour mémoire ; n'agissez pas sur cette base.",
             "alert_update_pending": "De nouveaux éléments sont arrivés ; une mise à jour de cette alerte va être envoyée.",
             "first_seen": "première saisie",
+            "versions": "Versions",
+            "current_version": "en vigueur",
+            "superseded_by": "remplacée par la version",
         },
     }
 )
@@ -251,6 +263,9 @@ def alert_page(alert_id: str, request: Request, db: Session = Depends(session), 
         **alert.texts.get(lang, {}),
     }
     drawing = svg(alert.smiles) if alert.smiles else None
+    versions = db.exec(
+        select(AlertVersion).where(AlertVersion.alert_id == alert.id).order_by(col(AlertVersion.version).desc())
+    ).all()
     return render(
         request,
         state,
@@ -260,6 +275,7 @@ def alert_page(alert_id: str, request: Request, db: Session = Depends(session), 
         drawing=drawing or "",
         first_seen=alert.facts.get("first_seen"),
         update_pending=alert.update_due_at is not None,
+        versions=versions,
     )
 
 

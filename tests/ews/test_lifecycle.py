@@ -304,6 +304,11 @@ def test_a_cancelled_alert_says_so_everywhere(client, actors, settings):
     versions = client.get(f"/api/v1/alerts/{alert.id}/versions", headers=actors["lab_mx"].headers).json()["items"]
     assert [(v["msg_type"], v["current"]) for v in versions] == [("Alert", False), ("Cancel", True)]
     assert versions[0]["superseded_by"]["version"] == 2
+    # the page lists both versions; the first is superseded by the current one, and its CAP is still there
+    page = client.get(f"/alerts/{alert.id}").text
+    assert 'data-version="1"' in page and "superseded by version" in page
+    assert parse_cap(client.get(f"/api/v1/alerts/{alert.id}/versions/1.cap").content).msg_type == MsgType.ALERT
+    assert client.get(f"/api/v1/alerts/{alert.id}/versions/9.cap").status_code == 404
 
 
 # --- lab text is evidence, not a headline --------------------------------------------------------
