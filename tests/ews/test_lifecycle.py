@@ -502,12 +502,18 @@ def test_after_a_quiet_spell_a_burst_settles_into_one_update(client, actors, set
             .where(col(AlertVersion.alert_id) == network.id)
             .values(sent_at=utcnow() - timedelta(hours=2))
         )
+    before = utcnow()
     report(client, actors["lab_mx"], NEW_NITAZENE, "Q-1", country="MX", region="Sinaloa")
+    after = utcnow()
     report(client, actors["lab_mx"], NEW_NITAZENE, "Q-2", country="MX", region="Jalisco")
     report(client, actors["lab_co2"], NEW_NITAZENE, "Q-3", country="CO", region="Bogotá")
+    with Session(engine) as session:
+        due = session.get(Alert, network.id).update_due_at
+    settle = timedelta(seconds=10)
+    assert before + settle <= due <= after + settle  # set by the first change; the others rode along
     alerting = worker_alerting(settings)
-    assert send_due_updates(engine, alerting) == 0  # still settling
-    assert send_due_updates(engine, alerting, now=utcnow() + timedelta(seconds=11)) == 1
+    assert send_due_updates(engine, alerting, now=due - timedelta(milliseconds=1)) == 0  # still settling
+    assert send_due_updates(engine, alerting, now=due) == 1
     with Session(engine) as session:
         alert = session.get(Alert, network.id)
         assert alert.version == 2 and alert.update_due_at is None
