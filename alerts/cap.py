@@ -128,6 +128,7 @@ def _info(root: ET.Element, alert: dict, language: str, text: dict, sender: str)
         ("drugClass", substance.get("class")),
         ("verdict", substance.get("verdict")),
         ("detectionCount", str(alert.get("detection_count") or 0)),
+        ("firstSeen", alert.get("first_seen")),  # the earliest seizure date, not the first report
     ):
         if value:
             _pair(info, "parameter", name, value)

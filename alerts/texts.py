@@ -158,10 +158,10 @@ _HEADLINES = {
         "fr": "{count} détections de {name} à {place} en {days} jours",
     },
     "unexpected_content": {
-        "en": "{name} ({label}) found in a sample sold as {sold_as}, {place}",
-        "es": "{name} ({label}) hallado en una muestra vendida como {sold_as}, {place}",
-        "pt": "{name} ({label}) encontrado numa amostra vendida como {sold_as}, {place}",
-        "fr": "{name} ({label}) trouvé dans un échantillon vendu comme {sold_as}, {place}",
+        "en": "{name} ({label}) found in a sample sold as another drug, {place}",
+        "es": "{name} ({label}) hallado en una muestra vendida como otra droga, {place}",
+        "pt": "{name} ({label}) encontrado numa amostra vendida como outra droga, {place}",
+        "fr": "{name} ({label}) trouvé dans un échantillon vendu comme une autre drogue, {place}",
     },
     "regional_spread": {
         "en": "{name} ({label}) now detected in {count} countries: {places}",
@@ -199,11 +199,60 @@ _DETECTED = {
     "fr": "Détectée à {place}{when} ({count} détection(s) à ce jour).",
 }
 _WHEN = {
-    "en": " (seized {date})",
-    "es": " (incautada el {date})",
-    "pt": " (apreendida em {date})",
-    "fr": " (saisie le {date})",
+    "en": " (first seized {date})",
+    "es": " (primera incautación el {date})",
+    "pt": " (primeira apreensão em {date})",
+    "fr": " (première saisie le {date})",
 }
+_AND = {"en": "and", "es": "y", "pt": "e", "fr": "et"}
+
+# What a laboratory typed is evidence: quoted, in the laboratory's own words, and said to be so.
+_REPORTED_AS = {
+    "en": "Reported by the laboratory as {names} (the laboratory's wording, not translated).",
+    "es": "Notificada por el laboratorio como {names} (redacción del laboratorio, sin traducir).",
+    "pt": "Notificada pelo laboratório como {names} (redação do laboratório, sem tradução).",
+    "fr": "Signalée par le laboratoire comme {names} (termes du laboratoire, non traduits).",
+}
+_SOLD_AS = {
+    "en": "The sample was sold as {names} (the laboratory's wording, not translated).",
+    "es": "La muestra se vendió como {names} (redacción del laboratorio, sin traducir).",
+    "pt": "A amostra foi vendida como {names} (redação do laboratório, sem tradução).",
+    "fr": "L'échantillon était vendu comme {names} (termes du laboratoire, non traduits).",
+}
+_WITHDRAWN = {
+    "en": "Withdrawn: the reference library now identifies this substance as {what}.",
+    "es": "Retirada: la biblioteca de referencia identifica ahora esta sustancia como {what}.",
+    "pt": "Retirado: a biblioteca de referência identifica agora esta substância como {what}.",
+    "fr": "Retirée : la bibliothèque de référence identifie désormais cette substance comme {what}.",
+}
+_VERDICT_WORDS = {
+    "en": {
+        "controlled": "controlled",
+        "precursor": "a precursor",
+        "known": "a known substance",
+        "analog": "an analog",
+    },
+    "es": {
+        "controlled": "fiscalizada",
+        "precursor": "un precursor",
+        "known": "una sustancia conocida",
+        "analog": "un análogo",
+    },
+    "pt": {
+        "controlled": "controlada",
+        "precursor": "um precursor",
+        "known": "uma substância conhecida",
+        "analog": "um análogo",
+    },
+    "fr": {
+        "controlled": "contrôlée",
+        "precursor": "un précurseur",
+        "known": "une substance connue",
+        "analog": "un analogue",
+    },
+}
+MAX_QUOTED = 5
+MAX_QUOTED_LENGTH = 80
 
 _INSTRUCTIONS = {
     "opioid": {
@@ -264,15 +313,43 @@ def class_label(drug_class: str | None, language: str) -> str:
 
 
 def _place(facts: dict, language: str) -> str:
-    name = country_name(facts.get("country"), language)
-    region = facts.get("region")
-    return f"{region}, {name}" if region else name
+    """Where: 'Antioquia, Colombia'; 'Colombia (Antioquia, Valle del Cauca)'; 'Colombia and Mexico'."""
+    countries = facts.get("countries") or ([facts["country"]] if facts.get("country") else [])
+    if len(countries) > 1:
+        names = [country_name(c, language) for c in countries]
+        return f"{', '.join(names[:-1])} {_AND[language]} {names[-1]}"
+    code = countries[0] if countries else None
+    name = country_name(code, language)
+    regions = [r["region"] for r in facts.get("regions") or [] if r.get("country") == code and r.get("region")]
+    if not regions and facts.get("region"):
+        regions = [facts["region"]]
+    if len(regions) > 1:
+        return f"{name} ({', '.join(regions)})"
+    return f"{regions[0]}, {name}" if regions else name
+
+
+def quoted(names: list[str] | tuple[str, ...]) -> str:
+    """Lab-typed names, bounded and quoted: '“heroin”, “H”'."""
+    shown = []
+    for name in list(names)[:MAX_QUOTED]:
+        text = " ".join(str(name).split())
+        shown.append("“" + (text[:MAX_QUOTED_LENGTH] + "…" if len(text) > MAX_QUOTED_LENGTH else text) + "”")
+    return ", ".join(shown)
+
+
+def neutral_name(facts: dict, language: str) -> str:
+    """The substance's library name, or a neutral description (class and formula) when it has none."""
+    if facts.get("substance_name"):
+        return str(facts["substance_name"])
+    if facts.get("formula"):
+        return str(facts["formula"])
+    return class_label(facts.get("drug_class"), language)
 
 
 def alert_texts(rule: str, facts: dict, language: str = "en") -> dict[str, str]:
     """CAP ``event``, ``headline``, ``description`` and ``instruction`` in ``language``."""
     language = language if language in LANGUAGES else "en"
-    name = facts.get("substance_name") or facts.get("formula") or "?"
+    name = neutral_name(facts, language)
     label = class_label(facts.get("drug_class"), language)
     place = _place(facts, language)
     places = ", ".join(country_name(c, language) for c in facts.get("countries", []))
@@ -282,17 +359,22 @@ def alert_texts(rule: str, facts: dict, language: str = "en") -> dict[str, str]:
         place=place,
         count=facts.get("detection_count") or len(facts.get("countries", [])) or 1,
         days=facts.get("window_days", ""),
-        sold_as=facts.get("sold_as") or "?",
         places=places,
     )
     verdict = facts.get("verdict") or "no_match"
     status = _STATUS_PHRASES.get(verdict, _STATUS_PHRASES["no_match"])[language].format(
         nearest=facts.get("nearest") or facts.get("family") or label, controls=facts.get("controls") or ""
     )
-    when = _WHEN[language].format(date=facts["seized_on"]) if facts.get("seized_on") else ""
+    first_seen = facts.get("first_seen") or facts.get("seized_on")
+    when = _WHEN[language].format(date=first_seen) if first_seen else ""
     detected = _DETECTED[language].format(place=place, when=when, count=facts.get("detection_count") or 1)
-    formula = f" [{facts['formula']}]" if facts.get("formula") else ""
+    formula = f" [{facts['formula']}]" if facts.get("formula") and facts["formula"] != name else ""
     description = f"{name}{formula}. {status} {detected}"
+    if facts.get("reported_as"):
+        description += " " + _REPORTED_AS[language].format(names=quoted(facts["reported_as"]))
+    if facts.get("sold_as"):
+        sold = facts["sold_as"] if isinstance(facts["sold_as"], list) else [facts["sold_as"]]
+        description += " " + _SOLD_AS[language].format(names=quoted(sold))
     instruction_key = cast(str, facts.get("drug_class")) if facts.get("drug_class") in _INSTRUCTIONS else "default"
     return {
         "event": _EVENTS.get(rule, _EVENTS["new_substance"])[language],
@@ -300,6 +382,13 @@ def alert_texts(rule: str, facts: dict, language: str = "en") -> dict[str, str]:
         "description": description,
         "instruction": _INSTRUCTIONS[instruction_key][language],
     }
+
+
+def withdrawal_note(verdict: str, name: str | None, language: str) -> str:
+    """Why a library change withdrew an alert: 'Withdrawn: … now identifies this substance as a known substance (caffeine).'"""
+    language = language if language in LANGUAGES else "en"
+    what = _VERDICT_WORDS[language].get(verdict, verdict)
+    return _WITHDRAWN[language].format(what=f"{what} ({name})" if name else what)
 
 
 def all_texts(rule: str, facts: dict) -> dict[str, dict[str, str]]:

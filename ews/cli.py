@@ -168,7 +168,15 @@ def cmd_library_load(args) -> int:
     )
     for line in report.skipped:
         print(f"skipped: {line}", file=sys.stderr)
+    _reidentify()
     return EXIT_OK
+
+
+def _reidentify() -> None:
+    """Stored detections whose answer changed with the library, and the alerts resting on them, follow it."""
+    from ews.services.reidentify import reidentify
+
+    print(reidentify(_engine(), _settings()).summary(), file=sys.stderr)
 
 
 def cmd_library_import(args) -> int:
@@ -187,6 +195,7 @@ def cmd_library_import(args) -> int:
     )
     for line in report.skipped:
         print(f"skipped: {line}", file=sys.stderr)
+    _reidentify()
     return EXIT_UNREADABLE if report.skipped else EXIT_OK
 
 

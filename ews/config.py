@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     # alert rules
     cluster_threshold: int = 3
     cluster_window_days: int = 14
+    alert_update_interval: float = 60.0  # seconds: at most one CAP Update per alert this often (bursts coalesce)
 
     # scheduler intervals (seconds)
     dispatch_interval: float = 1.0

@@ -237,6 +237,10 @@ class Alert(SQLModel, table=True):
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
     published_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # a coalesced CAP Update waits until then (the facts changed since the last version)
+    update_due_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True, index=True)
+    )
 
 
 class AlertDetection(SQLModel, table=True):

@@ -18,6 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from ews.config import Settings
 from ews.db import engine_for, is_postgresql, normalize_url
 from ews.events import OUTBOX_CHANNEL, outbox_wakeup
+from ews.services.alerting import send_due_updates
 from ews.services.digests import run_digests
 from ews.services.dispatch import Dispatcher
 from ews.services.federation import Federation
@@ -101,6 +102,15 @@ def start_scheduler(settings: Settings, extra_jobs: list | None = None) -> Runne
     scheduler.add_job(run_digests, "interval", seconds=60, args=[engine], id="digests", next_run_time=now)
     node = build_node(settings)
     federation = Federation(settings, engine, node.alerting, node.identifier)
+    # coalesced CAP Updates: checked often, sent at most once per alert per alert_update_interval
+    scheduler.add_job(
+        send_due_updates,
+        "interval",
+        seconds=min(5.0, max(0.2, settings.alert_update_interval / 4)),
+        args=[engine, node.alerting],
+        id="alert-updates",
+        next_run_time=now,
+    )
     scheduler.add_job(
         federation.run_once, "interval", seconds=settings.federation_interval, id="federation", next_run_time=now
     )

@@ -18,15 +18,26 @@ from ews.models import ALERT_STATUSES, Alert, AlertVersion
 from ews.problems import Problem, field_error, invalid
 from ews.schemas import country_code
 from ews.services import review
-from ews.services.alerting import alert_view
+from ews.services.alert_views import alert_view, version_item
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 REVIEWERS = ("authority", "regional", "admin")
 
 
+class AlertText(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    headline: str | None = Field(default=None, min_length=3, max_length=400)
+    description: str | None = Field(default=None, max_length=10_000)
+    instruction: str | None = Field(default=None, max_length=4_000)
+
+
 class AlertEdit(BaseModel):
+    """One edit: grading, and the wording of one language (``language`` + fields) and/or of
+    several (``texts``: ``{"es": {"headline": …}, "fr": {…}}``). One edit is one version."""
+
     model_config = ConfigDict(extra="forbid")
     language: Literal["en", "es", "pt", "fr"] = "en"
+    texts: dict[Literal["en", "es", "pt", "fr"], AlertText] | None = None
     headline: str | None = Field(default=None, min_length=3, max_length=400)
     description: str | None = Field(default=None, max_length=10_000)
     instruction: str | None = Field(default=None, max_length=4_000)
@@ -93,6 +104,26 @@ def get_alert_cap(
     return Response(xml, media_type=CAP_MEDIA_TYPE)
 
 
+@router.get(
+    "/alerts/{alert_id}/versions/{number}.cap",
+    summary="One published version as CAP 1.2 (a superseded one too; the current one is at /alerts/{id}.cap)",
+)
+def get_version_cap(
+    alert_id: str,
+    number: int,
+    caller: Principal | None = Depends(optional_principal),
+    db: Session = Depends(session),
+    state: Node = Depends(node),
+):
+    alert = review.get_readable(db, caller, alert_id)
+    version = db.exec(
+        select(AlertVersion).where(AlertVersion.alert_id == alert.id, AlertVersion.version == number)
+    ).first()
+    if version is None:
+        raise Problem(404, "Not found", f"the alert has no published version {number}")
+    return Response(to_cap_xml(version.snapshot, sender=state.settings.node_id), media_type=CAP_MEDIA_TYPE)
+
+
 @router.get("/alerts/{alert_id}", summary="One alert")
 def get_alert(
     alert_id: str,
@@ -108,24 +139,14 @@ def list_versions(
     alert_id: str,
     caller: Principal = Depends(require("lab", *REVIEWERS)),
     db: Session = Depends(session),
+    state: Node = Depends(node),
 ):
     alert = review.get_readable(db, caller, alert_id)
     versions = db.exec(
         select(AlertVersion).where(AlertVersion.alert_id == alert.id).order_by(col(AlertVersion.version))
     ).all()
-    return {
-        "items": [
-            {
-                "version": v.version,
-                "msg_type": v.msg_type,
-                "identifier": v.identifier,
-                "references": v.references,
-                "sent_at": v.sent_at.isoformat(),
-                "snapshot": v.snapshot,
-            }
-            for v in versions
-        ]
-    }
+    current = versions[-1].version if versions else 0
+    return {"items": [version_item(v, current, state.settings.base_url) for v in versions]}
 
 
 def _action(alert_id: str, caller: Principal, state: Node, act) -> dict:
@@ -160,12 +181,17 @@ def edit_alert(
     caller: Principal = Depends(require(*REVIEWERS)),
     state: Node = Depends(node),
 ):
-    changes = payload.model_dump(exclude_none=True, exclude={"language"})
-    if not changes:
+    changes = payload.model_dump(exclude_none=True, exclude={"language", "texts"})
+    texts: dict[str, dict] = {
+        lang: text.model_dump(exclude_none=True)
+        for lang, text in (payload.texts or {}).items()
+        if text.model_dump(exclude_none=True)
+    }
+    if not changes and not texts:
         raise invalid([field_error("body", "nothing to change")])
     return _action(
         alert_id,
         caller,
         state,
-        lambda db, a: review.edit(db, state.alerting, a, caller, changes, payload.language),
+        lambda db, a: review.edit(db, state.alerting, a, caller, changes, payload.language, texts),
     )

@@ -112,6 +112,7 @@ async def create_detections_batch(
     caller: Principal = Depends(require("lab")),
     state: Node = Depends(node),
 ):
+    state.library.require_loaded()  # refuse the whole batch up front, not row by row
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = await request.body()
     if content_type.startswith("multipart/form-data"):

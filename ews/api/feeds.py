@@ -16,15 +16,18 @@ from ews.auth import Principal
 from ews.db import utcnow
 from ews.models import Alert, AlertVersion
 from ews.services import feeds
+from ews.services.alert_views import feed_categories, feed_title
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 NODE_HEADER = "X-EWS-Node"
 
 
-def _json_page(request: Request, page: feeds.Page, state: Node, if_none_match: str | None) -> Response:
+def _json_page(
+    request: Request, db: Session, page: feeds.Page, state: Node, if_none_match: str | None
+) -> Response:
     body = {
         "node": state.settings.node_id,
-        "items": [feeds.item(e) for e in page.entries],
+        "items": feeds.items(db, page.entries),
         "next": page.cursor,
         "has_more": page.has_more,
     }
@@ -49,7 +52,7 @@ def alerts_json(
     restricted = caller is not None and caller.has("authority", "regional", "admin")
     feeds.sequence_now(state.engine)
     page = feeds.read(db, "alert", after, limit, restricted, request.headers.get(NODE_HEADER))
-    return _json_page(request, page, state, if_none_match)
+    return _json_page(request, db, page, state, if_none_match)
 
 
 @router.get("/detections.json", summary="Detections after a cursor, for regional partners (no private fields)")
@@ -64,7 +67,7 @@ def detections_json(
 ):
     feeds.sequence_now(state.engine)
     page = feeds.read(db, "detection", after, limit, True, request.headers.get(NODE_HEADER))
-    return _json_page(request, page, state, if_none_match)
+    return _json_page(request, db, page, state, if_none_match)
 
 
 def _latest_public(db: Session, restricted: bool, limit: int = 100) -> list[tuple[Alert, AlertVersion]]:
@@ -84,14 +87,14 @@ def _atom(db: Session, state: Node, caller: Principal | None, path: str, embed: 
     entries = [
         AtomEntry(
             id=version.identifier,
-            title=f"{alert.severity}: {alert.headline}",
+            title=feed_title(version.snapshot or {"severity": alert.severity, "headline": alert.headline}),
             updated=cap_datetime(version.sent_at).replace("-00:00", "Z"),
             summary=alert.description or alert.headline,
             html_link=f"{base}/alerts/{alert.id}",
             cap_link=f"{base}/api/v1/alerts/{alert.id}.cap",
             author=f"ews node {alert.origin_node or state.settings.node_id}",
             cap=version.snapshot if embed else None,
-            categories=[c for c in (alert.drug_class, alert.rule, alert.severity) if c],
+            categories=feed_categories(version.snapshot or {"rule": alert.rule, "severity": alert.severity}),
         )
         for alert, version in rows
     ]

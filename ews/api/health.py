@@ -10,6 +10,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ews.api.deps import Node, node
 from ews.metrics import REGISTRY
+from ews.problems import Problem, problem_response
+from ews.services.library import NOT_LOADED_REASON, RETRY_AFTER_SECONDS
 
 router = APIRouter(tags=["operations"])
 
@@ -19,13 +21,21 @@ def healthz():
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The database answers")
+def _unready(reason: str) -> JSONResponse:
+    problem = Problem(503, "Service unavailable", reason, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return problem_response(problem)
+
+
+@router.get("/readyz", summary="The database answers and a reference library is loaded (503 with a reason if not)")
 def readyz(state: Node = Depends(node)):
     try:
         with state.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+        loaded = state.library.loaded
     except SQLAlchemyError as error:
-        return JSONResponse({"status": "unavailable", "detail": type(error).__name__}, status_code=503)
+        return _unready(f"the database does not answer ({type(error).__name__})")
+    if not loaded:
+        return _unready(NOT_LOADED_REASON)
     return {"status": "ready", "library_version": state.library.version}
 
 

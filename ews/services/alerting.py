@@ -2,14 +2,19 @@
 
 Runs inside the transaction that stores a detection, so a detection, its
 alerts and their delivery rows commit together or not at all (the outbox).
+How an alert looks outside (views, payloads) is :mod:`ews.services.alert_views`.
+
+An alert follows its facts: when a country or region joins it, or its count of
+detections doubles since the last version, its wording is made again and a
+CAP Update is *scheduled* (``Alert.update_due_at``), at most one per alert per
+``alert_update_interval`` seconds; :func:`send_due_updates` sends the due ones.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import Engine, and_, func, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -27,7 +32,7 @@ from alerts.subscriptions import wants
 from alerts.texts import LANGUAGES, all_texts
 from ews.audit import audit
 from ews.config import Settings
-from ews.db import utcnow
+from ews.db import session_scope, utcnow
 from ews.events import outbox_changed
 from ews.models import (
     Alert,
@@ -42,107 +47,18 @@ from ews.models import (
     new_id,
 )
 from ews.services import feeds
+from ews.services.alert_views import (  # noqa: F401 - re-exported: callers import views from here
+    EVENT_TYPES,
+    alert_detections,
+    alert_view,
+    webhook_payload,
+)
 from ews.services.library import LibraryHolder
 
 UNKNOWN_SOLD_AS = {"unknown", "desconocido", "desconhecido", "inconnu", "?", "n/a", "none"}
-MAX_DETECTIONS_IN_VIEW = 20
 URGENCY_RANK = {"Immediate": 0, "Expected": 1, "Future": 2, "Past": 3, "Unknown": 4}
-EVENT_TYPES = {"Alert": "alert.published", "Update": "alert.updated", "Cancel": "alert.cancelled"}
-
-
-# --- views ------------------------------------------------------------------------------------
-
-
-def alert_detections(session: Session, alert_id: str, limit: int = MAX_DETECTIONS_IN_VIEW) -> list[dict]:
-    """The detections behind an alert, without any field private to the submitting lab."""
-    rows = session.exec(
-        select(Detection)
-        .join(AlertDetection, col(AlertDetection.detection_id) == Detection.id)
-        .where(AlertDetection.alert_id == alert_id)
-        .order_by(col(Detection.created_at).desc())
-        .limit(limit)
-    ).all()
-    seen, result = set(), []
-    for detection in rows:
-        if detection.id in seen:
-            continue
-        seen.add(detection.id)
-        result.append(
-            {
-                "id": detection.id,
-                "country": detection.country,
-                "region": detection.region,
-                "seized_on": detection.seized_on.isoformat() if detection.seized_on else None,
-                "form": detection.form,
-                "sold_as": detection.sold_as,
-                "origin_node": detection.origin_node,
-            }
-        )
-    return result
-
-
-def alert_view(session: Session, alert: Alert, base_url: str, version: AlertVersion | None = None) -> dict:
-    """The public shape of an alert: API responses, webhook payloads, feeds."""
-    base = base_url.rstrip("/")
-    view = {
-        "id": alert.id,
-        "version": alert.version,
-        "msg_type": version.msg_type if version else None,
-        "identifier": version.identifier if version else None,
-        "references": version.references if version else [],
-        "status": alert.status,
-        "scope": alert.scope,
-        "rule": alert.rule,
-        "category": "Health",
-        "severity": alert.severity,
-        "urgency": alert.urgency,
-        "certainty": alert.certainty,
-        "event": alert.event,
-        "headline": alert.headline,
-        "description": alert.description,
-        "instruction": alert.instruction,
-        "texts": alert.texts,
-        "reasons": alert.reasons,
-        "substance": {
-            "id": alert.substance_id,
-            "name": alert.substance_name,
-            "smiles": alert.smiles,
-            "inchikey": alert.inchikey,
-            "formula": alert.facts.get("formula"),
-            "class": alert.drug_class,
-            "verdict": alert.verdict,
-            "high_harm": alert.high_harm,
-        },
-        "evidence": alert.evidence,
-        "countries": alert.countries,
-        "regions": alert.regions,
-        "detection_count": alert.detection_count,
-        "detections": alert_detections(session, alert.id),
-        "created_at": alert.created_at.isoformat(),
-        "updated_at": alert.updated_at.isoformat(),
-        "published_at": alert.published_at.isoformat() if alert.published_at else None,
-        "sent_at": version.sent_at.isoformat() if version else None,
-        "origin_node": alert.origin_node,
-        "links": {
-            "web": f"{base}/alerts/{alert.id}",
-            "api": f"{base}/api/v1/alerts/{alert.id}",
-            "cap": f"{base}/api/v1/alerts/{alert.id}.cap",
-        },
-    }
-    return view
-
-
-def webhook_payload(view: dict, event_type: str, max_bytes: int = 19_000) -> dict:
-    """``{"type", "timestamp", "data"}``, trimmed to stay under the 20 kB webhook limit."""
-    import json
-
-    payload: dict[str, Any] = {"type": event_type, "timestamp": utcnow().isoformat(), "data": dict(view)}
-    data = payload["data"]
-    for trim in ("detections", "evidence", "texts", "description"):
-        if len(json.dumps(payload, ensure_ascii=False).encode()) <= max_bytes:
-            break
-        data[trim] = [] if trim == "detections" else ({} if trim in ("evidence", "texts") else data[trim][:500])
-    return payload
+MAX_REPORTED_NAMES = 10
+SETTLE_SECONDS = 10.0  # a material change waits this long (or the interval, if shorter) for others to join it
 
 
 # --- facts from history -----------------------------------------------------------------------
@@ -190,15 +106,74 @@ def _sold_as(detection: Detection) -> str | None:
     return detection.sold_as
 
 
-def _add_place(alert: Alert, detection: Detection) -> bool:
-    """Add the detection's country and region to the alert; True when the country is new to it."""
+def _add_place(alert: Alert, detection: Detection) -> tuple[bool, bool]:
+    """Add the detection's country and region to the alert: (the country is new, the region is new)."""
     new_country = detection.country not in alert.countries
     if new_country:
         alert.countries = sorted({*alert.countries, detection.country})
     region = {"country": detection.country, "region": detection.region}
-    if detection.region and region not in alert.regions:
+    new_region = bool(detection.region) and region not in alert.regions
+    if new_region:
         alert.regions = [*alert.regions, region]
-    return new_country
+    return new_country, new_region
+
+
+def _earliest(first: str | None, seized_on: date | None) -> str | None:
+    """The earlier of an ISO date and a seizure date: an alert is first seen at its earliest seizure."""
+    if seized_on is None:
+        return first
+    return min(first, seized_on.isoformat()) if first else seized_on.isoformat()
+
+
+def _reported(names: list[str], component: DetectionComponent) -> list[str]:
+    """What labs called the substance: evidence quoted in the description, never a headline."""
+    typed = (component.name or "").strip()
+    if not typed or typed in names or len(names) >= MAX_REPORTED_NAMES:
+        return names
+    return [*names, typed[:300]]
+
+
+def doubled(count: int, published_count: int) -> bool:
+    """A material change of the count: it has at least doubled since the last version went out.
+
+    >>> [doubled(n, 1) for n in (1, 2, 3)], [doubled(n, 5) for n in (9, 10)]
+    ([False, True, True], [False, True])
+    """
+    return count >= 2 * max(published_count, 1)
+
+
+def substance_facts(component: DetectionComponent) -> dict:
+    """What the library says of a component, for the wording: its name there (none when new),
+    formula, class, verdict, the nearest listed substance or family, and its controls."""
+    match = component.match
+    nearest = next((m["substance"]["name"] for m in match.get("matches", []) if m["kind"] == "similarity"), None)
+    family = next((m["substance"]["name"] for m in match.get("matches", []) if m["kind"] == "family"), None)
+    controls = "; ".join(
+        f"{c['jurisdiction']} {c['instrument']} {c['schedule']}".strip() for c in match.get("controls", [])
+    )
+    return {
+        "substance_name": component.substance_name if component.substance_id else None,
+        "formula": component.formula,
+        "drug_class": component.drug_class,
+        "verdict": component.verdict,
+        "nearest": nearest,
+        "family": family,
+        "controls": controls,
+    }
+
+
+def evidence(component: DetectionComponent) -> dict:
+    """The match behind an alert, trimmed: verdict, class, controls, matches, standardized identity."""
+    match = component.match
+    return {
+        "verdict": match.get("verdict"),
+        "class": match.get("class"),
+        "controls": match.get("controls", [])[:5],
+        "matches": [
+            {k: v for k, v in m.items() if k not in ("shared_atoms",)} for m in match.get("matches", [])[:6]
+        ],
+        "standardized": {k: match.get("standardized", {}).get(k) for k in ("smiles", "inchikey", "formula")},
+    }
 
 
 # --- the alerting listener --------------------------------------------------------------------
@@ -214,6 +189,8 @@ class Alerting:
 
     # detection listener
     def __call__(self, session: Session, detection: Detection, components: list[DetectionComponent]) -> None:
+        if not self.library.loaded:
+            return  # a match made without a library says nothing worth an alert
         for component in components:
             facts = self.facts(session, detection, component)
             triggers = evaluate(facts, self.cluster)
@@ -224,17 +201,16 @@ class Alerting:
                 self._follow_up(session, network_key, detection, component)
 
     def _follow_up(self, session: Session, key: str, detection: Detection, component: DetectionComponent) -> None:
-        """A later detection of a substance that has a network alert: counted and placed, no new message."""
+        """A later detection of a substance that has a network alert: counted and placed; the
+        alert's wording follows, and a CAP Update is scheduled when the change is material."""
         alert = session.exec(select(Alert).where(Alert.dedup_key == key).with_for_update()).first()
         if alert is None or not self.link(session, alert, detection, component):
             return
-        alert.detection_count += 1
-        _add_place(alert, detection)
-        alert.updated_at = utcnow()
-        session.add(alert)
+        self.follow(session, alert, detection, component, linked=True, escalated=False)
 
-    def _names(self, component: DetectionComponent) -> tuple[str, ...]:
-        names = [component.name or "", component.substance_name or ""]
+    def library_names(self, component: DetectionComponent) -> tuple[str, ...]:
+        """The library's names of the component's substance (what the lab typed is not a name we vouch for)."""
+        names = [component.substance_name or ""]
         if component.substance_id:
             substance = self.library.get().by_id.get(component.substance_id)
             if substance is not None:
@@ -259,13 +235,13 @@ class Alerting:
             )
             recent = _recent_in_region(session, skeleton, detection, self.cluster.window_days)
         sold_as = _sold_as(detection)
-        names = self._names(component)
+        names = self.library_names(component)
         return ComponentFacts(
             verdict=component.verdict,
             drug_class=component.drug_class,
             high_harm=component.high_harm,
             skeleton_key=skeleton,
-            substance_name=component.substance_name or component.name or component.formula,
+            substance_name=component.substance_name or component.formula,
             country=detection.country,
             region=detection.region,
             confidence=detection.confidence,
@@ -286,42 +262,19 @@ class Alerting:
         count: int,
         countries: list[str],
     ) -> dict:
-        match = component.match
-        nearest = next(
-            (m["substance"]["name"] for m in match.get("matches", []) if m["kind"] == "similarity"), None
-        )
-        family = next((m["substance"]["name"] for m in match.get("matches", []) if m["kind"] == "family"), None)
-        controls = "; ".join(
-            f"{c['jurisdiction']} {c['instrument']} {c['schedule']}".strip() for c in match.get("controls", [])
-        )
+        """What an alert's wording is made from: library names, places, counts — lab text only as quotes."""
+        region = {"country": detection.country, "region": detection.region} if detection.region else None
         return {
-            "substance_name": facts.substance_name,
-            "formula": component.formula,
-            "drug_class": facts.drug_class,
-            "verdict": facts.verdict,
+            **substance_facts(component),
             "country": detection.country,
             "region": detection.region,
             "countries": countries,
-            "nearest": nearest,
-            "family": family,
-            "controls": controls,
-            "seized_on": detection.seized_on.isoformat() if detection.seized_on else None,
+            "regions": [region] if region else [],
+            "first_seen": _earliest(None, detection.seized_on),
             "detection_count": count,
-            "sold_as": facts.sold_as,
+            "reported_as": _reported([], component),
+            "sold_as": [facts.sold_as] if facts.sold_as else [],
             "window_days": self.cluster.window_days,
-        }
-
-    @staticmethod
-    def _evidence(component: DetectionComponent) -> dict:
-        match = component.match
-        return {
-            "verdict": match.get("verdict"),
-            "class": match.get("class"),
-            "controls": match.get("controls", [])[:5],
-            "matches": [
-                {k: v for k, v in m.items() if k not in ("shared_atoms",)} for m in match.get("matches", [])[:6]
-            ],
-            "standardized": {k: match.get("standardized", {}).get(k) for k in ("smiles", "inchikey", "formula")},
         }
 
     def raise_alert(
@@ -336,7 +289,7 @@ class Alerting:
         existing = session.exec(select(Alert).where(Alert.dedup_key == trigger.key).with_for_update()).first()
         if existing is not None:
             linked = self.link(session, existing, detection, component)
-            self._merge(session, existing, trigger, facts, detection, component, linked, now)
+            self._merge(session, existing, trigger, detection, component, linked)
             return existing
         region = {"country": detection.country, "region": detection.region} if detection.region else None
         text_facts = self._text_facts(facts, component, detection, 1, [detection.country])
@@ -360,13 +313,13 @@ class Alerting:
             "verdict": facts.verdict,
             "substance_key": facts.skeleton_key,
             "substance_id": component.substance_id,
-            "substance_name": facts.substance_name,
+            "substance_name": component.substance_name,
             "inchikey": component.inchikey,
             "smiles": component.std_smiles,
             "high_harm": facts.high_harm,
             "countries": [detection.country],
             "regions": [region] if region else [],
-            "evidence": self._evidence(component),
+            "evidence": evidence(component),
             "reasons": list(trigger.reasons),
             "detection_count": 0,
             "version": 0,
@@ -388,7 +341,7 @@ class Alerting:
             if trigger.publishes_at_once:
                 self.publish(session, alert, actor=None)
             return alert
-        self._merge(session, alert, trigger, facts, detection, component, linked, now)
+        self._merge(session, alert, trigger, detection, component, linked)
         return alert
 
     def link(self, session: Session, alert: Alert, detection: Detection, component: DetectionComponent) -> bool:
@@ -409,12 +362,17 @@ class Alerting:
         )
         return result.first() is not None  # a row comes back only when it was inserted
 
-    def _merge(self, session, alert, trigger, facts, detection, component, linked: bool, now) -> None:
-        """A repeated trigger: counts, places and severity move; subscribers hear of material changes."""
+    def _merge(
+        self,
+        session: Session,
+        alert: Alert,
+        trigger: Trigger,
+        detection: Detection,
+        component: DetectionComponent,
+        linked: bool,
+    ) -> None:
+        """A repeated trigger: severity, urgency and reasons move; then the alert follows its facts."""
         escalated = severity_rank(trigger.severity) < severity_rank(alert.severity)
-        if linked:
-            alert.detection_count += 1
-        new_country = _add_place(alert, detection)
         if escalated:
             alert.severity = trigger.severity
         if URGENCY_RANK.get(trigger.urgency, 4) < URGENCY_RANK.get(alert.urgency, 4):
@@ -424,20 +382,73 @@ class Alerting:
         for reason in trigger.reasons:
             if reason not in alert.reasons:
                 alert.reasons = [*alert.reasons, reason][-20:]
-        edited = alert.facts.get("edited_by_analyst", False)
-        if not alert.origin_node and not edited and (alert.status == "draft" or new_country or escalated):
-            alert.facts = {**alert.facts, "detection_count": alert.detection_count, "countries": alert.countries}
-            alert.texts = all_texts(alert.rule, alert.facts)
-            english = alert.texts["en"]
-            alert.event, alert.headline = english["event"], english["headline"]
-            alert.description, alert.instruction = english["description"], english["instruction"]
-        alert.updated_at = now
+        self.follow(session, alert, detection, component, linked, escalated)
+        if alert.status == "draft" and trigger.publishes_at_once:
+            self.publish(session, alert, actor=None)
+
+    def follow(
+        self,
+        session: Session,
+        alert: Alert,
+        detection: Detection,
+        component: DetectionComponent,
+        linked: bool,
+        escalated: bool,
+    ) -> bool:
+        """Count and place a detection, remake the wording, and schedule a CAP Update when the
+        change is material (a new country or region, the count doubled, a higher severity)."""
+        if linked:
+            alert.detection_count += 1
+        new_country, new_region = _add_place(alert, detection)
+        published_count = int(alert.facts.get("published_count") or alert.detection_count or 1)
+        material = (
+            new_country or new_region or escalated or (linked and doubled(alert.detection_count, published_count))
+        )
+        alert.facts = {
+            **alert.facts,
+            "detection_count": alert.detection_count,
+            "countries": alert.countries,
+            "regions": alert.regions,
+            "first_seen": _earliest(alert.facts.get("first_seen"), detection.seized_on),
+            "reported_as": _reported(list(alert.facts.get("reported_as") or []), component),
+        }
+        if alert.rule == "unexpected_content" and detection.sold_as:
+            sold = list(alert.facts.get("sold_as") or [])
+            if detection.sold_as not in sold and len(sold) < MAX_REPORTED_NAMES:
+                alert.facts = {**alert.facts, "sold_as": [*sold, detection.sold_as[:200]]}
+        self.reword(alert)
+        alert.updated_at = utcnow()
         session.add(alert)
         session.flush()
-        material = alert.status == "published" and (new_country or escalated)
-        urgent_draft = alert.status == "draft" and trigger.publishes_at_once
-        if material or urgent_draft:
-            self.publish(session, alert, actor=None)
+        if material and alert.status == "published" and not alert.origin_node:
+            self.schedule_update(session, alert)
+        return material
+
+    @staticmethod
+    def reword(alert: Alert) -> None:
+        """Make the alert's wording again from its facts, unless an analyst wrote it or a peer owns it."""
+        if alert.origin_node or alert.facts.get("edited_by_analyst"):
+            return
+        alert.texts = all_texts(alert.rule, alert.facts)
+        english = alert.texts["en"]
+        alert.event, alert.headline = english["event"], english["headline"]
+        alert.description, alert.instruction = english["description"], english["instruction"]
+
+    def schedule_update(self, session: Session, alert: Alert, now: datetime | None = None) -> datetime:
+        """Ask for one CAP Update: after a short settling time (a burst arriving together
+        travels as one), and never sooner than the interval after the last version. Changes
+        made before then ride along in the same Update."""
+        now = now or utcnow()
+        if alert.update_due_at is not None:
+            return alert.update_due_at
+        last_sent = session.exec(
+            select(func.max(AlertVersion.sent_at)).where(AlertVersion.alert_id == alert.id)
+        ).one()
+        interval = timedelta(seconds=self.settings.alert_update_interval)
+        settled = now + min(interval, timedelta(seconds=SETTLE_SECONDS))
+        alert.update_due_at = max(settled, last_sent + interval) if last_sent else settled
+        session.add(alert)
+        return alert.update_due_at
 
     # --- publication and fan-out ------------------------------------------------------------
 
@@ -454,6 +465,8 @@ class Alerting:
         alert.status = "cancelled" if msg_type == "Cancel" else "published"
         alert.published_at = alert.published_at or now
         alert.updated_at = now
+        alert.update_due_at = None  # this version carries every change made so far
+        alert.facts = {**alert.facts, "published_count": alert.detection_count}
         sender = self.settings.node_id
         version = AlertVersion(
             alert_id=alert.id,
@@ -534,3 +547,31 @@ class Alerting:
         if count:
             outbox_changed(session)
         return count
+
+
+# --- coalesced updates ------------------------------------------------------------------------
+
+
+def send_due_updates(engine: Engine, alerting: Alerting, now: datetime | None = None, batch: int = 100) -> int:
+    """Publish the CAP Updates that are due: one per alert, whatever number of changes it gathered.
+
+    Any number of workers may run this: an alert is claimed with ``FOR UPDATE SKIP
+    LOCKED`` and its due time cleared in the same transaction that writes the
+    version and its outbox rows, so exactly one of them sends it.
+    """
+    now = now or utcnow()
+    with session_scope(engine) as session:
+        due = session.exec(
+            select(Alert)
+            .where(col(Alert.update_due_at).is_not(None), col(Alert.update_due_at) <= now)
+            .order_by(col(Alert.update_due_at))
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for alert in due:
+            if alert.status != "published":
+                alert.update_due_at = None  # cancelled or withdrawn meanwhile: nothing to update
+                session.add(alert)
+                continue
+            alerting.publish(session, alert, actor=None, msg_type="Update")
+        return sum(1 for a in due if a.status == "published")

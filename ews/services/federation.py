@@ -364,9 +364,10 @@ class Federation:
         alert.updated_at = utcnow()
         session.add(alert)
         session.flush()
-        urgent_draft = alert.status == "draft" and trigger.severity == "Extreme"
-        if urgent_draft or (alert.status == "published" and changed):
+        if alert.status == "draft" and trigger.severity == "Extreme":
             self.alerting.publish(session, alert, actor=None)
+        elif alert.status == "published" and changed:
+            self.alerting.schedule_update(session, alert)  # coalesced, like every automatic Update
         return alert
 
     def shutdown(self) -> None:

@@ -14,11 +14,12 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
-from sqlalchemy import Table, and_, bindparam, or_, update
+from sqlalchemy import Table, and_, bindparam, func, or_, update
 from sqlmodel import Session, col, select
 
 from ews.models import Detection, DetectionComponent, FeedClock, FeedEntry
 from ews.problems import field_error, invalid
+from ews.services.alert_views import feed_categories, feed_title
 from ews.services.detections import sample_view
 
 MAX_PAGE = 200
@@ -176,8 +177,10 @@ def read(
     return Page(rows, cursor, has_more)
 
 
-def item(entry: FeedEntry) -> dict:
-    return {
+def item(entry: FeedEntry, current: int | None = None) -> dict:
+    """One feed item. An alert version says in its title and categories when it cancels the
+    alert, and a version that a later one superseded names the current version."""
+    body = {
         "kind": entry.kind,
         "id": entry.object_id,
         "version": entry.version,
@@ -187,3 +190,28 @@ def item(entry: FeedEntry) -> dict:
         "published_at": entry.created_at.isoformat(),
         "data": entry.payload,
     }
+    if entry.kind == "alert":
+        body["title"] = feed_title(entry.payload)
+        body["categories"] = feed_categories(entry.payload)
+        body["status"] = entry.payload.get("status")
+        if current is not None and current > entry.version:
+            body["superseded_by"] = {"version": current, "links": entry.payload.get("links") or {}}
+    return body
+
+
+def current_versions(session: Session, entries: list[FeedEntry]) -> dict[tuple[str, str], int]:
+    """The latest version in this feed of each alert among ``entries``."""
+    keys = {(e.origin_node, e.origin_id) for e in entries if e.kind == "alert"}
+    if not keys:
+        return {}
+    rows = session.exec(
+        select(FeedEntry.origin_node, FeedEntry.origin_id, func.max(FeedEntry.version))
+        .where(FeedEntry.kind == "alert", col(FeedEntry.origin_id).in_({k[1] for k in keys}))
+        .group_by(col(FeedEntry.origin_node), col(FeedEntry.origin_id))
+    ).all()
+    return {(node, origin): int(version) for node, origin, version in rows if (node, origin) in keys}
+
+
+def items(session: Session, entries: list[FeedEntry]) -> list[dict]:
+    current = current_versions(session, entries)
+    return [item(e, current.get((e.origin_node, e.origin_id))) for e in entries]

@@ -27,8 +27,10 @@ class Identifier:
     def identify(
         self, text: str, fmt: str, *, name: str | None, jurisdiction: str, as_of: date | None = None
     ) -> dict:
-        """The match result (INTERFACE.md) for one structure; ``error`` set when unreadable."""
-        library = self.holder.get()
+        """The match result (INTERFACE.md) for one structure; ``error`` set when unreadable.
+
+        Raises :class:`LibraryNotLoaded` (503) while the database holds no reference library."""
+        library = self.holder.require_loaded()
         as_of = as_of or date.today()
         key = (text, fmt, name, jurisdiction, as_of)
         with self._lock:

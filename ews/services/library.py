@@ -29,6 +29,7 @@ from chem.library import (
 from chem.standardize import from_standardized_smiles
 from ews.db import reader_of, session_scope, utcnow
 from ews.models import NodeState, SubstanceControl, SubstanceRecord
+from ews.problems import PROBLEM_BASE, Problem
 
 LIBRARY_VERSION_KEY = "library_version"
 BUNDLED_SOURCE = "bundled"
@@ -209,6 +210,23 @@ def library_from_db(session: Session) -> ReferenceLibrary:
     return ReferenceLibrary(substances, load_families(), load_definitions())
 
 
+NOT_LOADED_REASON = "no reference library is loaded; run `ews library load` (or `ews db upgrade`)"
+RETRY_AFTER_SECONDS = 30
+
+
+class LibraryNotLoaded(Problem):
+    """Identification refused: answering without a library would call fentanyl an analog."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            503,
+            "Service unavailable",
+            NOT_LOADED_REASON,
+            type_=PROBLEM_BASE + "library-not-loaded",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+
 class LibraryHolder:
     """This process's library, rebuilt when the database's library version moves on."""
 
@@ -223,6 +241,18 @@ class LibraryHolder:
     @property
     def version(self) -> int:
         return self._version
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the database holds a reference library (``ews library load`` has run)."""
+        return bool(self.get().substances)
+
+    def require_loaded(self) -> ReferenceLibrary:
+        """The library, or :class:`LibraryNotLoaded` when the database holds none."""
+        library = self.get()
+        if not library.substances:
+            raise LibraryNotLoaded()
+        return library
 
     def get(self) -> ReferenceLibrary:
         now = time.monotonic()

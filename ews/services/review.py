@@ -97,10 +97,23 @@ def search(session: Session, principal: Principal | None, filters: AlertFilter, 
     return page[:limit], next_cursor
 
 
+TEXT_FIELDS = ("headline", "description", "instruction")
+GRADING_FIELDS = ("severity", "urgency", "certainty", "scope")
+
+
 def edit(
-    session: Session, alerting: Alerting, alert: Alert, principal: Principal, changes: dict, language: str
+    session: Session,
+    alerting: Alerting,
+    alert: Alert,
+    principal: Principal,
+    changes: dict,
+    language: str = "en",
+    texts: dict[str, dict] | None = None,
 ) -> AlertVersion | None:
-    """Change an alert's wording or grading; a published alert gets a new version (CAP Update)."""
+    """Change an alert's wording (any number of languages) or grading in one edit.
+
+    One edit is one version: a published alert gets exactly one CAP Update
+    covering every language that changed, and none when nothing did."""
     if alert.status in ("dismissed", "cancelled"):
         raise Problem(409, "Conflict", f"the alert is {alert.status}; it can no longer be edited")
     errors = []
@@ -112,26 +125,47 @@ def edit(
     ):
         if key in changes and changes[key] not in allowed:
             errors.append(field_error(key, f"one of {', '.join(allowed)}"))
-    if language not in LANGUAGES:
-        errors.append(field_error("language", f"one of {', '.join(LANGUAGES)}"))
+    wording = {lang: dict(fields) for lang, fields in (texts or {}).items()}
+    own = {k: changes[k] for k in TEXT_FIELDS if k in changes}
+    if own:
+        wording[language] = {**wording.get(language, {}), **own}
+    for lang in wording:
+        if lang not in LANGUAGES:
+            errors.append(
+                field_error(f"texts.{lang}" if lang != language else "language", f"one of {', '.join(LANGUAGES)}")
+            )
     if errors:
         raise invalid(errors)
-    texts = dict(alert.texts)
-    own = dict(texts.get(language, {}))
-    for key in ("headline", "description", "instruction"):
-        if key in changes:
-            own[key] = changes[key]
-            if language == "en":
-                setattr(alert, key, changes[key])
-    texts[language] = own
-    alert.texts = texts
-    for key in ("severity", "urgency", "certainty", "scope"):
-        if key in changes:
-            setattr(alert, key, changes[key])
-    alert.facts = {**alert.facts, "edited_by_analyst": True}
+    all_wording = dict(alert.texts)
+    changed_languages = []
+    for lang, fields in wording.items():
+        current = dict(all_wording.get(lang, {}))
+        updated = {**current, **{k: v for k, v in fields.items() if k in TEXT_FIELDS and v is not None}}
+        if updated != current:
+            all_wording[lang] = updated
+            changed_languages.append(lang)
+    changed_grading = [k for k in GRADING_FIELDS if k in changes and getattr(alert, k) != changes[k]]
+    if not changed_languages and not changed_grading:
+        return None  # nothing changed: no new version
+    alert.texts = all_wording
+    if "en" in changed_languages:
+        for key in TEXT_FIELDS:
+            setattr(alert, key, all_wording["en"].get(key, getattr(alert, key)))
+    for key in changed_grading:
+        setattr(alert, key, changes[key])
+    edited = sorted({*alert.facts.get("edited_languages", []), *changed_languages})
+    alert.facts = {**alert.facts, "edited_by_analyst": True, "edited_languages": edited}
     alert.updated_at = utcnow()
     session.add(alert)
-    audit(session, "alert.edit", "alert", alert.id, principal, changes=sorted(changes), language=language)
+    audit(
+        session,
+        "alert.edit",
+        "alert",
+        alert.id,
+        principal,
+        changes=sorted(changed_grading),
+        languages=sorted(changed_languages),
+    )
     session.flush()
     if alert.status == "published":
         return alerting.publish(session, alert, principal.organisation_id, "Update")

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, func, select
 from alerts.rules import SEVERITIES
 from chem.depict import svg
 from ews.api.deps import Node, node, session
-from ews.models import Alert, Detection
+from ews.models import Alert, AlertVersion, Detection
 from ews.problems import not_found
 from ews.schemas import country_code
 from ews.web.i18n import add_words, language
@@ -162,6 +162,56 @@ add_words(
     }
 )
 
+# the alert lifecycle on the alert page
+add_words(
+    {
+        "en": {
+            "alert_cancelled": "This alert has been cancelled.",
+            "no_library": "No reference library is loaded.",
+            "no_library_note": "Structures cannot be identified until an administrator runs `ews library load`.",
+            "alert_cancelled_note": "It is kept for the record; do not act on it.",
+            "alert_update_pending": "New facts have arrived; an update of this alert is about to be sent.",
+            "first_seen": "first seized",
+            "versions": "Versions",
+            "current_version": "current",
+            "superseded_by": "superseded by version",
+        },
+        "es": {
+            "alert_cancelled": "Esta alerta ha sido cancelada.",
+            "no_library": "No hay ninguna biblioteca de referencia cargada.",
+            "no_library_note": "No se pueden identificar estructuras hasta que un administrador ejecute `ews library load`.",
+            "alert_cancelled_note": "Se conserva como registro; no actúe en consecuencia.",
+            "alert_update_pending": "Han llegado nuevos datos; se enviará en breve una actualización de esta alerta.",
+            "first_seen": "primera incautación",
+            "versions": "Versiones",
+            "current_version": "vigente",
+            "superseded_by": "reemplazada por la versión",
+        },
+        "pt": {
+            "alert_cancelled": "Este alerta foi cancelado.",
+            "no_library": "Nenhuma biblioteca de referência está carregada.",
+            "no_library_note": "Não é possível identificar estruturas até que um administrador execute `ews library load`.",
+            "alert_cancelled_note": "É mantido para registo; não aja com base nele.",
+            "alert_update_pending": "Chegaram novos dados; uma atualização deste alerta será enviada em breve.",
+            "first_seen": "primeira apreensão",
+            "versions": "Versões",
+            "current_version": "atual",
+            "superseded_by": "substituída pela versão",
+        },
+        "fr": {
+            "alert_cancelled": "Cette alerte a été annulée.",
+            "no_library": "Aucune bibliothèque de référence n'est chargée.",
+            "no_library_note": "Les structures ne peuvent pas être identifiées tant qu'un administrateur n'a pas lancé `ews library load`.",
+            "alert_cancelled_note": "Elle est conservée pour mémoire ; n'agissez pas sur cette base.",
+            "alert_update_pending": "De nouveaux éléments sont arrivés ; une mise à jour de cette alerte va être envoyée.",
+            "first_seen": "première saisie",
+            "versions": "Versions",
+            "current_version": "en vigueur",
+            "superseded_by": "remplacée par la version",
+        },
+    }
+)
+
 
 def public_alerts(db: Session, limit: int, severity: str | None = None, country: str | None = None) -> list[Alert]:
     query = select(Alert).where(Alert.status == "published", Alert.scope == "Public")
@@ -213,7 +263,20 @@ def alert_page(alert_id: str, request: Request, db: Session = Depends(session), 
         **alert.texts.get(lang, {}),
     }
     drawing = svg(alert.smiles) if alert.smiles else None
-    return render(request, state, "alert.html", alert=alert, text=text, drawing=drawing or "")
+    versions = db.exec(
+        select(AlertVersion).where(AlertVersion.alert_id == alert.id).order_by(col(AlertVersion.version).desc())
+    ).all()
+    return render(
+        request,
+        state,
+        "alert.html",
+        alert=alert,
+        text=text,
+        drawing=drawing or "",
+        first_seen=alert.facts.get("first_seen"),
+        update_pending=alert.update_due_at is not None,
+        versions=versions,
+    )
 
 
 @router.get("/match", response_class=HTMLResponse)
