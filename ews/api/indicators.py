@@ -1,0 +1,85 @@
+"""Supply indicators per month and country, and the data of the dashboard's charts."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import PlainTextResponse
+from sqlmodel import Session
+
+from ews.api.deps import Node, node, optional_principal, session
+from ews.auth import Principal
+from ews.problems import field_error, invalid
+from ews.services import indicators as service
+
+router = APIRouter(prefix="/api/v1", tags=["indicators"])
+
+MONTH = r"^\d{4}-\d{2}$"
+
+
+def _filters(
+    start: str | None = Query(
+        default=None, alias="from", description="first month, YYYY-MM (default: 11 months before `to`)"
+    ),
+    end: str | None = Query(default=None, alias="to", description="last month, YYYY-MM (default: this month)"),
+    country: str | None = Query(default=None, max_length=8, description="ISO 3166-1 alpha-2 country"),
+    drug_class: str | None = Query(
+        default=None, alias="class", max_length=40, description="drug class of the substances followed"
+    ),
+) -> service.Filters:
+    return service.parse_filters(start, end, country, drug_class)
+
+
+def _csv(text: str, name: str) -> PlainTextResponse:
+    return PlainTextResponse(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+@router.get("/indicators", summary="Monthly supply indicators per country (definitions: docs/indicators.md)")
+def get_indicators(
+    filters: service.Filters = Depends(_filters),
+    format: Literal["json", "csv"] = "json",
+    caller: Principal | None = Depends(optional_principal),
+    db: Session = Depends(session),
+    state: Node = Depends(node),
+):
+    """Per month and country: detections, distinct substances, new substances (first ever, first in
+    the country), the share of samples whose content differs from what they were sold as, adulterant
+    frequencies, purity of the main substances (median, quartiles), and the time from seizure to report
+    and from report to the first published alert (median, 90th percentile).
+
+    Without a key every country's counts, shares and times; the detail (sold-as terms, adulterants,
+    purity) of cells with at least three detections. A lab's or authority's key adds its country's
+    detail in full; regional and admin keys see all. The answer states its filters and `read_at`;
+    the CSV states them in `#` comment lines above the header."""
+    report = service.indicators(db, filters, caller, service.library_synonyms(state.library.get().substances))
+    if format == "csv":
+        return _csv(service.to_csv(report), "indicators")
+    return report
+
+
+@router.get("/dashboard", summary="The data of the dashboard's charts, counted as the indicators")
+def get_dashboard(
+    filters: service.Filters = Depends(_filters),
+    chart: str | None = Query(
+        default=None, description="one chart (needed for format=csv): " + ", ".join(service.CHARTS)
+    ),
+    format: Literal["json", "csv"] = "json",
+    caller: Principal | None = Depends(optional_principal),
+    db: Session = Depends(session),
+    state: Node = Depends(node),
+):
+    if chart is not None and chart not in service.CHARTS:
+        raise invalid([field_error("chart", f"{chart!r} is not a chart; accepted: {', '.join(service.CHARTS)}")])
+    if format == "csv" and chart is None:
+        raise invalid([field_error("chart", f"a CSV holds one chart; name one of: {', '.join(service.CHARTS)}")])
+    data = service.dashboard(db, filters, caller, service.library_synonyms(state.library.get().substances))
+    if chart is None:
+        return data
+    if format == "csv":
+        return _csv(service.table_csv(data, service.CHARTS[chart], data["charts"][chart]), chart)
+    return {**data, "charts": {chart: data["charts"][chart]}}
