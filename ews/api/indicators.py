@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -10,8 +11,9 @@ from sqlmodel import Session
 
 from ews.api.deps import Node, node, optional_principal, session
 from ews.auth import Principal
-from ews.problems import field_error, invalid
+from ews.problems import field_error, invalid, not_found
 from ews.services import indicators as service
+from ews.services import substances
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"])
 
@@ -83,3 +85,30 @@ def get_dashboard(
     if format == "csv":
         return _csv(service.table_csv(data, service.CHARTS[chart], data["charts"][chart]), chart)
     return {**data, "charts": {chart: data["charts"][chart]}}
+
+
+@router.get(
+    "/substances/{substance_id}/monthly", summary="Detections of one reference substance per month and country"
+)
+def get_substance_monthly(
+    substance_id: str,
+    format: Literal["json", "csv"] = "json",
+    db: Session = Depends(session),
+    state: Node = Depends(node),
+):
+    """Counts only (public): every detection this node holds whose component is the substance, by the
+    month of seizure (or of report, without a seizure date) and country."""
+    found = state.library.get().by_id.get(substance_id)
+    if found is None:
+        raise not_found("substance", substance_id)
+    rows = substances.monthly(substances.sightings(db, found))
+    report = {
+        "substance": {"id": found.id, "name": found.name},
+        "filters": {"substance": found.id},
+        "read_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "definitions": "docs/indicators.md",
+        "rows": rows,
+    }
+    if format == "csv":
+        return _csv(service.table_csv(report, ("month", "country", "detections"), rows), f"{found.id}-monthly")
+    return report
