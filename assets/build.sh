@@ -17,6 +17,10 @@ cd "$modules/jsme-editor"
 cp -R jsme.nocache.js ./*.cache.js ./*.cache.png clear.cache.gif deferredjs gwt jsa.css "$out/jsme/"
 cp license.txt "$out/licenses/jsme.txt"
 cd "$here"
+# Swagger UI: the API documentation at /docs
+mkdir -p "$out/swagger-ui"
+cp "$modules/swagger-ui-dist/swagger-ui-bundle.js" "$modules/swagger-ui-dist/swagger-ui.css" "$out/swagger-ui/"
+cp "$modules/swagger-ui-dist/LICENSE" "$out/licenses/swagger-ui.txt"
 # The map of the Americas, precomputed as SVG paths from world-atlas (Natural Earth)
 node "$here/americas.mjs" "$out/americas.json"
 cp "$modules/world-atlas/LICENSE" "$out/licenses/world-atlas.txt"

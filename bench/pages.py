@@ -193,13 +193,21 @@ def populate(
                 connection.execute(insert(table.__table__), rows[chunk : chunk + 2000])  # type: ignore[attr-defined]
 
 
+def _walk(routes, prefix: str = ""):
+    """(path, methods) of every route, through included routers (FastAPI may keep them nested)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _walk(inner.routes, prefix + getattr(getattr(route, "include_context", None), "prefix", ""))
+        else:
+            yield prefix + getattr(route, "path", ""), getattr(route, "methods", None) or set()
+
+
 def page_routes(app, sample: dict[str, str]) -> list[str]:
     """Every GET page of the app (routes outside /api, /feeds, /static and the machine endpoints),
-    with path parameters filled from ``sample``."""
+    with path parameters filled from ``sample``; routes with other parameters are left out."""
     paths = []
-    for route in app.routes:
-        path = getattr(route, "path", "")
-        methods = getattr(route, "methods", None) or set()
+    for path, methods in _walk(app.routes):
         if "GET" not in methods or path.startswith(("/api", "/feeds", "/static", "/openapi", "/docs/oauth2")):
             continue
         if path in ("/healthz", "/readyz", "/metrics", "/redoc"):

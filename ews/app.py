@@ -124,7 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # /docs is served by ews.web.apidocs, with Swagger UI from ews/static/vendor
     )
     app.state.node = node
     problems.install(app)
