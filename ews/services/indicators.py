@@ -11,10 +11,12 @@ month it reached this node when the lab gave no seizure date.
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import re
 import statistics
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import and_, or_
 from sqlalchemy import select as select_columns
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from chem.classes import CLASSES
 from ews.auth import Principal
@@ -214,10 +216,10 @@ class Sample:
     sold_as: str | None
     origin_node: str | None
     components: list[Part] = field(default_factory=list)
+    month: str = ""
 
-    @property
-    def month(self) -> str:
-        return self.event.strftime("%Y-%m")
+    def __post_init__(self) -> None:
+        self.month = f"{self.event.year:04d}-{self.event.month:02d}"
 
 
 @dataclass
@@ -266,7 +268,7 @@ def load_samples(db: Session, filters: Filters) -> list[Sample]:
     if filters.country:
         query = query.where(col(Detection.country) == filters.country)
     samples: dict[str, Sample] = {}
-    for id_, country, seized_on, created_at, sold_as, origin in db.execute(query):
+    for id_, country, seized_on, created_at, sold_as, origin in db.connection().execute(query):
         reported = _aware(created_at)
         samples[id_] = Sample(id_, country, seized_on or reported.date(), seized_on, reported, sold_as, origin)
     if not samples:
@@ -289,7 +291,7 @@ def load_samples(db: Session, filters: Filters) -> list[Sample]:
     parts = parts.where(_in_range(filters))
     if filters.country:
         parts = parts.where(col(Detection.country) == filters.country)
-    for row in db.execute(parts):
+    for row in db.connection().execute(parts):
         detection_id, position, key, verdict, klass, substance_id, substance_name, name, purity = row[:9]
         sample = samples.get(detection_id)
         if sample is not None:
@@ -364,7 +366,7 @@ def first_detections(db: Session, drug_class: str | None) -> tuple[dict[str, tup
         query = query.where(col(DetectionComponent.drug_class) == drug_class)
     ever: dict[str, tuple] = {}
     in_country: dict[tuple[str, str], tuple] = {}
-    for key, country, seized_on, created_at, detection_id in db.execute(query):
+    for key, country, seized_on, created_at, detection_id in db.connection().execute(query):
         reported = _aware(created_at)
         rank = (seized_on or reported.date(), reported, detection_id, country)
         if key not in ever or rank < ever[key]:
@@ -448,7 +450,78 @@ def sold_as_differs(sample: Sample, synonyms: dict[str, set[str]]) -> bool | Non
 # --- the indicators ----------------------------------------------------------------------------
 
 
+class _Answers:
+    """Recent answers, kept while the tables they were read from have not changed.
+
+    The key holds the filters, who asked (what detail they may see) and a
+    version of the data (count and latest time of detections and of alert
+    publications), so a new detection or publication is counted at once.
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self.entries: dict[tuple, dict] = {}
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple) -> dict | None:
+        with self.lock:
+            return self.entries.get(key)
+
+    def put(self, key: tuple, value: dict) -> None:
+        with self.lock:
+            if len(self.entries) >= self.size:
+                self.entries.pop(next(iter(self.entries)))
+            self.entries[key] = value
+
+
+ANSWERS = _Answers()
+
+
+def data_version(db: Session) -> tuple:
+    detections = (
+        db.connection()
+        .execute(select_columns(func.count(col(Detection.id)), func.max(col(Detection.created_at))))
+        .one()
+    )
+    alerts = (
+        db.connection()
+        .execute(select_columns(func.count(col(Alert.published_at)), func.max(col(Alert.published_at))))
+        .one()
+    )
+    components = db.connection().execute(select_columns(func.count(col(DetectionComponent.id)))).one()
+    return (*detections, *alerts, *components)
+
+
+def _cached(kind: str, db: Session, filters: Filters, principal: Principal | None, compute) -> dict:
+    detail = detail_countries(principal)
+    database = db.connection().engine.url.render_as_string(hide_password=True)
+    key = (kind, database, filters, None if detail is None else tuple(sorted(detail)), data_version(db))
+    found = ANSWERS.get(key)
+    if found is None:
+        found = compute()
+        ANSWERS.put(key, found)
+    return copy.deepcopy(found)
+
+
 def indicators(db: Session, filters: Filters, principal: Principal | None, synonyms: dict[str, set[str]]) -> dict:
+    """Rows per month and country (see :func:`compute_indicators`), answered from a recent identical
+    reading when nothing has changed since."""
+    return _cached(
+        "indicators", db, filters, principal, lambda: compute_indicators(db, filters, principal, synonyms)
+    )
+
+
+def dashboard(db: Session, filters: Filters, principal: Principal | None, synonyms: dict[str, set[str]]) -> dict:
+    """The dashboard's charts (see :func:`compute_dashboard`), from a recent identical reading when
+    nothing has changed since."""
+    return _cached(
+        "dashboard", db, filters, principal, lambda: compute_dashboard(db, filters, principal, synonyms)
+    )
+
+
+def compute_indicators(
+    db: Session, filters: Filters, principal: Principal | None, synonyms: dict[str, set[str]]
+) -> dict:
     """Rows per month and country (only pairs with at least one detection), with their definitions'
     inputs; see docs/indicators.md."""
     read_at = datetime.now(UTC)
@@ -655,7 +728,9 @@ def _quarter(day: date) -> str:
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
-def dashboard(db: Session, filters: Filters, principal: Principal | None, synonyms: dict[str, set[str]]) -> dict:
+def compute_dashboard(
+    db: Session, filters: Filters, principal: Principal | None, synonyms: dict[str, set[str]]
+) -> dict:
     """The data of every dashboard chart, counted as in :func:`indicators`."""
     read_at = datetime.now(UTC)
     samples = [s for s in load_samples(db, filters) if not filters.drug_class or _followed(s, filters.drug_class)]
