@@ -312,6 +312,11 @@ def load_samples(db: Session, filters: Filters) -> list[Sample]:
     return sorted(samples.values(), key=lambda s: (s.event, s.reported_at, s.id))
 
 
+def roles_reported(sample: Sample) -> bool:
+    """Whether the lab said what each component is (a role other than ``unknown`` on any of them)."""
+    return any(p.role and p.role != "unknown" for p in sample.components)
+
+
 def actives(sample: Sample) -> list[Part]:
     """The main active substances of a sample.
 
@@ -320,7 +325,7 @@ def actives(sample: Sample) -> list[Part]:
     component is a known substance (a ketamine sample, say), the one of
     highest purity (the first listed on a tie).
     """
-    if any(p.role for p in sample.components):
+    if roles_reported(sample):
         return [p for p in sample.components if p.role == "active"]
     found = [p for p in sample.components if p.verdict in INTEREST]
     if found or not sample.components:
@@ -331,7 +336,7 @@ def actives(sample: Sample) -> list[Part]:
 def adulterants(sample: Sample) -> list[Part]:
     """Components added to the main substance: role ``adulterant`` when roles are reported, otherwise
     the known substances that are not the main active."""
-    if any(p.role for p in sample.components):
+    if roles_reported(sample):
         return [p for p in sample.components if p.role == "adulterant"]
     main = {id(p) for p in actives(sample)}
     return [p for p in sample.components if p.verdict == "known" and id(p) not in main]

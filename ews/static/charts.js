@@ -84,7 +84,8 @@
       svg.appendChild(el("text", { x: box.left - 6, y: y + 4, "text-anchor": "end", class: "tick" }, format.format(value)));
     }
     const step = (box.right - box.left) / Math.max(categories.length, 1);
-    const every = Math.ceil(categories.length / 8);
+    const longest = Math.max(...categories.map((c) => String(labelOf(c)).length));
+    const every = Math.max(1, Math.ceil((categories.length * (longest * 7 + 10)) / (box.right - box.left)));
     categories.forEach((category, i) => {
       if (i % every) return;
       svg.appendChild(el("text", { x: box.left + step * (i + 0.5), y: box.bottom + 16, "text-anchor": "middle", class: "tick" },

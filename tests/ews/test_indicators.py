@@ -254,3 +254,37 @@ def test_dashboard_charts(filled, actors):
     lines = answer.text.splitlines()
     assert lines[1].startswith("# filters: from=2026-01") and lines[-2:] == ["quarter,new_substances", "2026-Q1,3"]
     assert filled.get("/api/v1/dashboard?chart=pie").status_code == 422
+
+
+def test_a_new_detection_is_counted_at_once(filled, settings):
+    before = rows_by_cell(filled.get("/api/v1/indicators?from=2026-01&to=2026-03").json())
+    assert before[("2026-03", "CO")]["detections"] == 2
+    with session_scope(engine_for(settings.database_url)) as db:
+        org = db.exec(select(Organisation)).first()
+        db.add(Detection(id="d9", organisation_id=org.id, country="CO", seized_on=date(2026, 3, 20)))
+    after = rows_by_cell(filled.get("/api/v1/indicators?from=2026-01&to=2026-03").json())
+    assert after[("2026-03", "CO")]["detections"] == 3
+
+
+def test_roles_when_reported_decide_actives_and_adulterants():
+    from ews.services.indicators import Part, Sample, actives, adulterants
+
+    def part(position, verdict, name, role=None, purity=None):
+        return Part(position, name.upper(), verdict, None, name, name, purity, role)
+
+    inferred = Sample("s", "CO", date(2026, 1, 1), None, at("2026-01-02T00:00"), None, None)
+    inferred.components = [part(0, "known", "ketamine", purity=60.0), part(1, "known", "caffeine", purity=5.0)]
+    assert [p.name for p in actives(inferred)] == ["ketamine"]
+    assert [p.name for p in adulterants(inferred)] == ["caffeine"]
+    declared = Sample("t", "CO", date(2026, 1, 1), None, at("2026-01-02T00:00"), None, None)
+    declared.components = [
+        part(0, "controlled", "cocaine", "active"),
+        part(1, "known", "caffeine", "adulterant"),
+        part(2, "known", "mannitol", "diluent"),
+        part(3, "known", "lidocaine", "unknown"),
+    ]
+    assert [p.name for p in actives(declared)] == ["cocaine"]
+    assert [p.name for p in adulterants(declared)] == ["caffeine"]  # a diluent is not an adulterant
+    unknown = Sample("u", "CO", date(2026, 1, 1), None, at("2026-01-02T00:00"), None, None)
+    unknown.components = [part(0, "controlled", "cocaine", "unknown"), part(1, "known", "caffeine", "unknown")]
+    assert [p.name for p in adulterants(unknown)] == ["caffeine"]  # "unknown" everywhere: inferred
