@@ -25,10 +25,9 @@ from ews.problems import Problem, not_found
 from ews.services import indicators, substances
 from ews.web import formats
 from ews.web.i18n import add_words, language
-from ews.web.render import render, templates
+from ews.web.render import render
 
 router = APIRouter(include_in_schema=False)
-formats.install(templates.env)
 
 add_words(
     {
