@@ -268,7 +268,7 @@ def load_samples(db: Session, filters: Filters) -> list[Sample]:
     if filters.country:
         query = query.where(col(Detection.country) == filters.country)
     samples: dict[str, Sample] = {}
-    for id_, country, seized_on, created_at, sold_as, origin in db.connection().execute(query):
+    for id_, country, seized_on, created_at, sold_as, origin in db.connection().execute(query).all():
         reported = _aware(created_at)
         samples[id_] = Sample(id_, country, seized_on or reported.date(), seized_on, reported, sold_as, origin)
     if not samples:
@@ -291,7 +291,7 @@ def load_samples(db: Session, filters: Filters) -> list[Sample]:
     parts = parts.where(_in_range(filters))
     if filters.country:
         parts = parts.where(col(Detection.country) == filters.country)
-    for row in db.connection().execute(parts):
+    for row in db.connection().execute(parts).all():
         detection_id, position, key, verdict, klass, substance_id, substance_name, name, purity = row[:9]
         sample = samples.get(detection_id)
         if sample is not None:
@@ -371,7 +371,7 @@ def first_detections(db: Session, drug_class: str | None) -> tuple[dict[str, tup
         query = query.where(col(DetectionComponent.drug_class) == drug_class)
     ever: dict[str, tuple] = {}
     in_country: dict[tuple[str, str], tuple] = {}
-    for key, country, seized_on, created_at, detection_id in db.connection().execute(query):
+    for key, country, seized_on, created_at, detection_id in db.connection().execute(query).all():
         reported = _aware(created_at)
         rank = (seized_on or reported.date(), reported, detection_id, country)
         if key not in ever or rank < ever[key]:
@@ -441,10 +441,7 @@ def sold_as_differs(sample: Sample, synonyms: dict[str, set[str]]) -> bool | Non
     if not sample.sold_as or not sample.sold_as.strip():
         return None
     term = _normal(sample.sold_as)
-    meant = set(SOLD_AS_TERMS.get(term, ()))
-    for substance_id, names in synonyms.items():
-        if term in names:
-            meant.add(substance_id)
+    meant = set(SOLD_AS_TERMS.get(term, ())) | synonyms.get(term, set())
     found_ids = {p.substance_id for p in sample.components if p.substance_id}
     found_names = {_normal(p.name) for p in sample.components}
     if not meant and term not in found_names:
@@ -706,8 +703,12 @@ def table_csv(report: dict, columns: Sequence[str], rows: Iterable[dict]) -> str
 
 
 def library_synonyms(substances: Iterable) -> dict[str, set[str]]:
-    """Names and synonyms of the reference substances, normalized, by substance id."""
-    return {s.id: {_normal(s.name), *(_normal(n) for n in s.synonyms)} for s in substances}
+    """Reference substance ids by each of their names and synonyms, normalized."""
+    index: dict[str, set[str]] = defaultdict(set)
+    for substance in substances:
+        for name in (substance.name, *substance.synonyms):
+            index[_normal(name)].add(substance.id)
+    return dict(index)
 
 
 # --- the dashboard's charts ---------------------------------------------------------------------
