@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlmodel import Session
 
 from ews.api.deps import Node, node, optional_principal, session
@@ -30,7 +30,7 @@ def _filters(
         default=None, alias="class", max_length=40, description="drug class of the substances followed"
     ),
 ) -> service.Filters:
-    return service.parse_filters(start, end, country, drug_class)
+    return service.parse_filters(start or None, end or None, country or None, drug_class or None)
 
 
 def _csv(text: str, name: str) -> PlainTextResponse:
@@ -61,7 +61,7 @@ def get_indicators(
     report = service.indicators(db, filters, caller, service.library_synonyms(state.library.get().substances))
     if format == "csv":
         return _csv(service.to_csv(report), "indicators")
-    return report
+    return JSONResponse(report)  # plain JSON types already: skips the slow generic encoder
 
 
 @router.get("/dashboard", summary="The data of the dashboard's charts, counted as the indicators")
@@ -81,10 +81,10 @@ def get_dashboard(
         raise invalid([field_error("chart", f"a CSV holds one chart; name one of: {', '.join(service.CHARTS)}")])
     data = service.dashboard(db, filters, caller, service.library_synonyms(state.library.get().substances))
     if chart is None:
-        return data
+        return JSONResponse(data)
     if format == "csv":
         return _csv(service.table_csv(data, service.CHARTS[chart], data["charts"][chart]), chart)
-    return {**data, "charts": {chart: data["charts"][chart]}}
+    return JSONResponse({**data, "charts": {chart: data["charts"][chart]}})
 
 
 @router.get(

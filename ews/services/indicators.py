@@ -11,7 +11,6 @@ month it reached this node when the lab gave no seizure date.
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import re
@@ -24,7 +23,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import and_, or_
 from sqlalchemy import select as select_columns
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, func
 
 from chem.classes import CLASSES
 from ews.auth import Principal
@@ -382,25 +381,21 @@ def first_detections(db: Session, drug_class: str | None) -> tuple[dict[str, tup
 
 
 def first_alert_publication(db: Session, detection_ids: Iterable[str]) -> dict[str, datetime]:
-    """For each detection, when the first published alert it fed was published."""
-    ids = list(detection_ids)
-    out: dict[str, datetime] = {}
-    for chunk in range(0, len(ids), 900):
-        rows = db.exec(
-            select(AlertDetection.detection_id, col(Alert.published_at))
-            .join(Alert, col(Alert.id) == AlertDetection.alert_id)
-            .where(
-                col(AlertDetection.detection_id).in_(ids[chunk : chunk + 900]),
-                col(Alert.published_at).is_not(None),
-            )
-        )
-        for detection_id, published_at in rows:
-            if published_at is None:
-                continue
-            moment = _aware(published_at)
-            if detection_id not in out or moment < out[detection_id]:
-                out[detection_id] = moment
-    return out
+    """For each detection, when the first published alert it fed was published.
+
+    One grouped query over the alert links (far fewer rows than detections)."""
+    wanted = set(detection_ids)
+    rows = db.connection().execute(
+        select_columns(col(AlertDetection.detection_id), func.min(col(Alert.published_at)))
+        .join(Alert, col(Alert.id) == AlertDetection.alert_id)
+        .where(col(Alert.published_at).is_not(None))
+        .group_by(col(AlertDetection.detection_id))
+    )
+    return {
+        detection_id: _aware(published_at)
+        for detection_id, published_at in rows.all()
+        if detection_id in wanted and published_at is not None
+    }
 
 
 # --- statistics --------------------------------------------------------------------------------
@@ -502,7 +497,7 @@ def _cached(kind: str, db: Session, filters: Filters, principal: Principal | Non
     if found is None:
         found = compute()
         ANSWERS.put(key, found)
-    return copy.deepcopy(found)
+    return found  # shared between callers: read, never modified
 
 
 def indicators(db: Session, filters: Filters, principal: Principal | None, synonyms: dict[str, set[str]]) -> dict:

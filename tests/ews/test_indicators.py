@@ -231,6 +231,7 @@ def test_bad_filters_are_named(client):
     answer = client.get("/api/v1/indicators?from=2026-05&to=2026-01")
     assert answer.json()["errors"][0]["field"] == "from"
     assert client.get("/api/v1/indicators?format=xml").status_code == 422
+    assert client.get("/api/v1/indicators?class=&country=").status_code == 200  # an empty form field: no filter
 
 
 def test_dashboard_charts(filled, actors):
