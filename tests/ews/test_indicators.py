@@ -289,3 +289,32 @@ def test_roles_when_reported_decide_actives_and_adulterants():
     unknown = Sample("u", "CO", date(2026, 1, 1), None, at("2026-01-02T00:00"), None, None)
     unknown.components = [part(0, "controlled", "cocaine", "unknown"), part(1, "known", "caffeine", "unknown")]
     assert [p.name for p in adulterants(unknown)] == ["caffeine"]  # "unknown" everywhere: inferred
+
+
+def test_substance_monthly_counts_and_who_sees_first_detection_details(filled, actors):
+    body = filled.get("/api/v1/substances/isotonitazene/monthly").json()
+    assert body["rows"] == [
+        {"month": "2026-01", "country": "CO", "detections": 2},
+        {"month": "2026-02", "country": "MX", "detections": 1},
+    ]
+    assert body["read_at"] and body["substance"]["name"] == "isotonitazene"
+    csv_text = filled.get("/api/v1/substances/isotonitazene/monthly?format=csv").text
+    assert csv_text.splitlines()[-2:] == ["2026-01,CO,2", "2026-02,MX,1"]
+    assert filled.get("/api/v1/substances/no-such-thing/monthly").status_code == 404
+
+    from ews.auth import Principal
+    from ews.services.substances import Sighting, first_by_country
+
+    found = [
+        Sighting("d1", "CO", "Antioquia", date(2026, 1, 5), date(2026, 1, 5), at("2026-01-10T12:00"), None),
+        Sighting("d5", "MX", None, date(2026, 2, 15), None, at("2026-02-15T10:00"), None),
+    ]
+    public = first_by_country(found, None)
+    assert public == [
+        {"country": "CO", "month": "2026-01", "detections": 1},
+        {"country": "MX", "month": "2026-02", "detections": 1},
+    ]
+    colombia = Principal("o", "Observatorio", "authority", "CO", "k", frozenset({"authority"}))
+    mine = first_by_country(found, colombia)
+    assert mine[0]["date"] == "2026-01-05" and mine[0]["region"] == "Antioquia"
+    assert "date" not in mine[1]  # Mexico's first detection: its month only
