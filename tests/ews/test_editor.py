@@ -40,11 +40,17 @@ def test_drawn_structure_lands_in_the_textarea_as_a_molfile(browser):
         browser.get(base + "/")
         wait_for(lambda: browser.find_element(By.ID, "editor").get_attribute("data-ready") == "true")
         # what a person's drawing does, through the editor's own API: a structure, then the change callback
+        # (JSME may load the SMILES reader as a deferred code fragment, so the structure can arrive later)
         browser.execute_script(
-            "const e = document.getElementById('editor');"
-            "e.ewsEditor.readGenericMolecularInput('CC(=O)Oc1ccccc1C(=O)O'); e.ewsWrite();"
+            "document.getElementById('editor').ewsEditor.readGenericMolecularInput('CC(=O)Oc1ccccc1C(=O)O');"
         )
-        molfile = wait_for(lambda: browser.find_element(By.ID, "molfile").get_property("value"))
+        molfile = wait_for(
+            lambda: browser.execute_script(
+                "const e = document.getElementById('editor'); e.ewsWrite();"
+                "const v = document.getElementById('molfile').value;"
+                "return v && parseInt(v.split('\\n')[3].slice(0, 3)) > 0 ? v : null;"
+            )
+        )
         assert "V2000" in molfile
         counts = molfile.splitlines()[3]
         assert (int(counts[:3]), int(counts[3:6])) == (13, 13)  # aspirin: 13 heavy atoms, 13 bonds
@@ -65,6 +71,8 @@ def test_a_smiles_already_in_the_field_is_loaded(browser):
         wait_for(lambda: browser.find_element(By.ID, "editor").get_attribute("data-ready") == "true")
         from rdkit import Chem
 
-        drawn = browser.execute_script("return document.getElementById('editor').ewsEditor.smiles()")
+        drawn = wait_for(
+            lambda: browser.execute_script("return document.getElementById('editor').ewsEditor.smiles()")
+        )
         assert Chem.CanonSmiles(drawn) == Chem.CanonSmiles("c1ccccc1O")
         assert offsite_requests(browser) == []
