@@ -38,8 +38,40 @@
     return out;
   }
 
+  /* The numbers behind a chart as a table, behind a disclosure: readable by keyboard and screen reader. */
+  function table(name, rows) {
+    const figure = root.querySelector(`#chart-${name}`);
+    const old = figure.querySelector("details.data");
+    if (old) old.remove();
+    if (!rows.length) return;
+    const details = document.createElement("details");
+    details.className = "data";
+    const summary = document.createElement("summary");
+    summary.textContent = words.table || "Table";
+    const grid = document.createElement("table");
+    const head = grid.createTHead().insertRow();
+    const columns = Object.keys(rows[0]);
+    for (const column of columns) {
+      const th = document.createElement("th");
+      th.scope = "col";
+      th.textContent = column;
+      head.appendChild(th);
+    }
+    const body = grid.createTBody();
+    for (const row of rows) {
+      const tr = body.insertRow();
+      for (const column of columns) {
+        const value = row[column];
+        tr.insertCell().textContent = typeof value === "number" ? format.format(value) : value === null ? "—" : String(value);
+      }
+    }
+    details.append(summary, grid);
+    figure.appendChild(details);
+  }
+
   function draw(data) {
     const charts = data.charts;
+    Object.entries(charts).forEach(([name, rows]) => table(name, rows));
     const all = months(data);
     const classes = [...new Set(charts.by_class.map((r) => r.class))].sort();
     C.bars(plot("by_class"), {

@@ -94,6 +94,7 @@ add_words(
             "status_known": "known",
             "status_excepted": "excepted",
             "main_nav": "Main",
+            "data_table": "Numbers as a table",
         },
         "es": {
             "dashboard": "Panel",
@@ -158,6 +159,7 @@ add_words(
             "status_known": "conocida",
             "status_excepted": "exceptuada",
             "main_nav": "Principal",
+            "data_table": "Las cifras en una tabla",
         },
         "pt": {
             "dashboard": "Painel",
@@ -222,6 +224,7 @@ add_words(
             "status_known": "conhecida",
             "status_excepted": "excetuada",
             "main_nav": "Principal",
+            "data_table": "Os números numa tabela",
         },
         "fr": {
             "dashboard": "Tableau de bord",
@@ -286,6 +289,7 @@ add_words(
             "status_known": "connue",
             "status_excepted": "exemptée",
             "main_nav": "Principal",
+            "data_table": "Les chiffres dans un tableau",
         },
     }
 )

@@ -107,6 +107,10 @@ def test_dashboard_draws_every_chart_from_the_api(browser, settings, filled):
         )
         assert shaded, "the map shows the countries with first detections"
         assert browser.find_element(By.CSS_SELECTOR, "#chart-by_class .read-at").get_attribute("datetime")
+        disclosure = browser.find_element(By.CSS_SELECTOR, "#chart-new_by_quarter details.data")
+        disclosure.find_element(By.TAG_NAME, "summary").click()  # the numbers, for keyboards and screen readers
+        cells = disclosure.find_elements(By.CSS_SELECTOR, "tbody tr")
+        assert cells and cells[0].text.startswith("20")
         assert "opioide" in browser.find_element(By.CSS_SELECTOR, "#chart-by_class .filters-text").text
         link = browser.find_element(By.CSS_SELECTOR, "#chart-adulterants a.csv").get_attribute("href")
         assert "chart=adulterants" in link and "class=opioid" in link
