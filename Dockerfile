@@ -1,4 +1,10 @@
 # ews: API, web pages and scheduler in one image; `ews worker` runs the scheduler alone.
+# The pages' JavaScript and map come from pinned npm packages, built in a stage of their own.
+FROM node:20-slim AS assets
+WORKDIR /src
+COPY assets/package.json assets/package-lock.json assets/build.sh assets/americas.mjs assets/
+RUN sh assets/build.sh /src/vendor
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -12,6 +18,7 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY chem chem
 COPY alerts alerts
 COPY ews ews
+COPY --from=assets /src/vendor ews/static/vendor
 COPY migrations migrations
 RUN pip install --no-cache-dir -e . \
  && useradd --system --uid 10001 ews \

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ews import problems, web
-from ews.api import admin, alerts, detections, feeds, health, peers, reference, subscriptions
+from ews.api import admin, alerts, detections, feeds, health, indicators, peers, reference, subscriptions
 from ews.api.deps import Node
 from ews.config import Settings, get_settings
 from ews.db import engine_for
@@ -124,11 +124,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # /docs is served by ews.web.apidocs, with Swagger UI from ews/static/vendor
     )
     app.state.node = node
     problems.install(app)
-    for module in (health, detections, reference, alerts, subscriptions, feeds, peers, admin):
+    for module in (health, detections, reference, alerts, subscriptions, feeds, peers, admin, indicators):
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
