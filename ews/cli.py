@@ -9,6 +9,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2
 
 
@@ -144,17 +146,74 @@ def _settings():
     return get_settings()
 
 
+class DatabaseUnavailable(Exception):
+    """The node's database is missing, unreachable or not migrated: one line, exit code 2."""
+
+
+def _how_to_point() -> str:
+    return (
+        "run `ews db upgrade` in the node's folder to create one, or point at one with "
+        "EWS_DATABASE_URL=sqlite:////path/to/ews.db (or postgresql+psycopg://…) or EWS_DATA_DIR=FOLDER"
+    )
+
+
+def check_database(settings) -> None:
+    """Refuse, in one line, a database that does not exist, does not answer, or is not migrated."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ews.migrate import current_revision, display_url, head_revision
+
+    where = display_url(settings.database_url)
+    path = settings.sqlite_path
+    if path is not None and not path.is_file():
+        raise DatabaseUnavailable(f"no database at {path} ({settings.database_origin}); {_how_to_point()}")
+    try:
+        revision = current_revision(settings.database_url)
+    except SQLAlchemyError as error:
+        reason = str(error.orig if getattr(error, "orig", None) else error).strip().splitlines()[0]
+        raise DatabaseUnavailable(
+            f"cannot open the database {where}: {reason}; check that it runs, or point EWS_DATABASE_URL elsewhere"
+        ) from None
+    if revision is None:
+        raise DatabaseUnavailable(f"the database {where} has no ews tables yet; run `ews db upgrade`")
+    if revision != head_revision():
+        raise DatabaseUnavailable(
+            f"the database {where} is at revision {revision}, this ews needs {head_revision()}; "
+            "run `ews db upgrade`"
+        )
+
+
 def _engine():
     from ews.db import engine_for
 
-    return engine_for(_settings().database_url)
+    settings = _settings()
+    check_database(settings)
+    return engine_for(settings.database_url)
+
+
+def _library_is_empty(engine) -> bool:
+    from sqlmodel import Session, select
+
+    from ews.models import SubstanceRecord
+
+    with Session(engine) as session:
+        return session.exec(select(SubstanceRecord.id).limit(1)).first() is None
 
 
 def cmd_db_upgrade(args) -> int:
-    from ews.migrate import upgrade
+    from ews.db import engine_for
+    from ews.migrate import upgrade_with_report
+    from ews.services.library import load_bundled
 
-    upgrade(_settings().database_url)
-    print("database is at the latest revision", file=sys.stderr)
+    settings = _settings()
+    report = upgrade_with_report(settings.database_url)
+    print(report.describe(settings.database_url))
+    engine = engine_for(settings.database_url)
+    if _library_is_empty(engine):
+        loaded = load_bundled(engine, settings.cache_dir)
+        print(f"loaded the bundled library: {loaded.substances} substances, {loaded.controls} controls")
+        for line in loaded.skipped:
+            print(f"skipped: {line}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -261,14 +320,24 @@ def cmd_peers_list(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from ews.server import serve
+    from ews.server import PortBusy, check_port, follow_address, serve
 
+    try:
+        check_port(args.host, args.port)
+    except PortBusy as busy:
+        print(f"ews serve: {busy}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    if args.check_port:
+        return EXIT_OK
+    follow_address(args.host, args.port)
+    check_database(_settings())
     return serve(host=args.host, port=args.port, scheduler=not args.no_scheduler, workers=args.workers)
 
 
 def cmd_worker(args) -> int:
     from ews.server import work
 
+    check_database(_settings())
     return work()
 
 
@@ -295,6 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="API worker processes")
     serve.add_argument("--no-scheduler", action="store_true", help="leave scheduling to `ews worker`")
+    serve.add_argument(
+        "--check-port", action="store_true", help="only check that HOST:PORT is free (exit 1 if busy), then exit"
+    )
     serve.set_defaults(handler=cmd_serve)
 
     commands.add_parser("worker", help="scheduler and delivery only").set_defaults(handler=cmd_worker)
@@ -372,9 +444,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except UsageError as error:
+    except (UsageError, DatabaseUnavailable) as error:
         print(f"ews {args.command}: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except SQLAlchemyError as error:
+        from ews.migrate import display_url
+
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        print(
+            f"ews {args.command}: database error on {display_url(_settings().database_url)}: {reason}",
+            file=sys.stderr,
+        )
+        return EXIT_UNREADABLE
     except BrokenPipeError:
         return EXIT_OK
 
