@@ -285,6 +285,93 @@ def cmd_admin_create_key(args) -> int:
     return EXIT_OK
 
 
+def _print_table(rows: list[dict], columns: Sequence[str], fmt: str) -> None:
+    """Rows as aligned columns for people, or one JSON list for scripts."""
+    if fmt == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    cells = [list(columns)] + [["" if row[c] is None else str(row[c]) for c in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    for line in cells:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip())
+
+
+def _stamp(value) -> str | None:
+    return value.isoformat(timespec="seconds") if value is not None else None
+
+
+def cmd_admin_list_orgs(args) -> int:
+    from sqlmodel import Session
+
+    from ews.services.admin import organisations
+
+    with Session(_engine()) as session:
+        rows = [
+            {
+                "id": o.id,
+                "name": o.name,
+                "kind": o.kind,
+                "country": o.country,
+                "contact_email": o.contact_email,
+                "created": _stamp(o.created_at),
+            }
+            for o in organisations(session)
+        ]
+    _print_table(rows, ("id", "name", "kind", "country", "created"), args.format)
+    return EXIT_OK
+
+
+def cmd_admin_list_keys(args) -> int:
+    from sqlmodel import Session, col, select
+
+    from ews.models import ApiKey, Organisation
+
+    with Session(_engine()) as session:
+        query = select(ApiKey, Organisation).join(Organisation, col(Organisation.id) == ApiKey.organisation_id)
+        if args.org:
+            query = query.where(ApiKey.organisation_id == args.org)
+        if not args.all:
+            query = query.where(col(ApiKey.revoked_at).is_(None))
+        pairs = session.exec(query.order_by(col(ApiKey.created_at))).all()
+        rows = [
+            {
+                "id": key.id,
+                "prefix": key.prefix,
+                "organisation_id": organisation.id,
+                "org": organisation.name,
+                "roles": ",".join(key.roles),
+                "label": key.label,
+                "created": _stamp(key.created_at),
+                "revoked": _stamp(key.revoked_at),
+            }
+            for key, organisation in pairs
+        ]
+    if args.format == "json":
+        for row in rows:
+            row["roles"] = row["roles"].split(",") if row["roles"] else []
+    _print_table(rows, ("id", "prefix", "org", "roles", "label", "created", "revoked"), args.format)
+    return EXIT_OK
+
+
+def cmd_admin_revoke_key(args) -> int:
+    from ews.db import session_scope
+    from ews.models import ApiKey
+    from ews.services.admin import revoke_key
+
+    with session_scope(_engine()) as session:
+        already = None
+        row = session.get(ApiKey, args.key_id)
+        if row is not None:
+            already = row.revoked_at
+        row = revoke_key(session, args.key_id)
+        if row is None:
+            raise UsageError(f"no key {args.key_id!r}; `ews admin list-keys` shows the key ids")
+        revoked_at = row.revoked_at
+    state = "was already revoked" if already is not None else "revoked"
+    print(f"key {args.key_id} ({row.prefix}…) {state} at {_stamp(revoked_at)}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_peers_add(args) -> int:
     from alerts.urlguard import UnsafeTarget, check_url
     from ews.db import session_scope
@@ -399,6 +486,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     key.add_argument("--label", default=None)
     key.set_defaults(handler=cmd_admin_create_key)
+    list_orgs = admin.add_parser("list-orgs", help="organisations of this node")
+    list_orgs.add_argument("--format", choices=("table", "json"), default="table")
+    list_orgs.set_defaults(handler=cmd_admin_list_orgs)
+    list_keys = admin.add_parser("list-keys", help="API keys (id, organisation, roles, dates; never the key)")
+    list_keys.add_argument("--org", default=None, metavar="ORG_ID", help="only this organisation's keys")
+    list_keys.add_argument("--all", action="store_true", help="revoked keys too")
+    list_keys.add_argument("--format", choices=("table", "json"), default="table")
+    list_keys.set_defaults(handler=cmd_admin_list_keys)
+    revoke = admin.add_parser("revoke-key", help="revoke an API key at once")
+    revoke.add_argument("key_id", metavar="KEY_ID")
+    revoke.set_defaults(handler=cmd_admin_revoke_key)
 
     peers = commands.add_parser("peers", help="federation with other ews nodes").add_subparsers(
         dest="peers_command", required=True, metavar="SUB"
