@@ -170,7 +170,7 @@ def check_database(settings) -> None:
     try:
         revision = current_revision(settings.database_url)
     except SQLAlchemyError as error:
-        reason = str(error.orig if getattr(error, "orig", None) else error).strip().splitlines()[0]
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         raise DatabaseUnavailable(
             f"cannot open the database {where}: {reason}; check that it runs, or point EWS_DATABASE_URL elsewhere"
         ) from None
@@ -348,7 +348,7 @@ def cmd_admin_list_keys(args) -> int:
         ]
     if args.format == "json":
         for row in rows:
-            row["roles"] = row["roles"].split(",") if row["roles"] else []
+            row["roles"] = row["roles"].split(",") if row["roles"] else []  # type: ignore[assignment]
     _print_table(rows, ("id", "prefix", "org", "roles", "label", "created", "revoked"), args.format)
     return EXIT_OK
 
