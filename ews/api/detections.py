@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from chem.classes import CLASSES
 from chem.match import VERDICTS
 from ews.api.deps import Node, node, require, session
+from ews.api.filters import reject_unknown_query
 from ews.auth import Principal
 from ews.problems import Problem, field_error, invalid, json_error
 from ews.schemas import DetectionIn, country_code
@@ -178,7 +179,11 @@ def _submit_rows(rows: list[batches.Row], batch_key: str | None, caller: Princip
     return {"summary": summary, "results": results}
 
 
-@router.get("/detections", summary="Detections visible to this key, newest first")
+@router.get(
+    "/detections",
+    summary="Detections visible to this key, newest first",
+    dependencies=[Depends(reject_unknown_query)],
+)
 def list_detections(
     country: str | None = None,
     drug_class: Annotated[str | None, Query(alias="class")] = None,
@@ -198,9 +203,13 @@ def list_detections(
         except ValueError as error:
             errors.append(field_error("country", str(error)))
     if drug_class and drug_class not in CLASSES:
-        errors.append(field_error("class", f"one of {', '.join(sorted(CLASSES))}"))
+        errors.append(
+            field_error("class", f"{drug_class!r} is not a class; accepted: {', '.join(sorted(CLASSES))}")
+        )
     if verdict and verdict not in VERDICTS:
-        errors.append(field_error("verdict", f"one of {', '.join(VERDICTS)}"))
+        errors.append(field_error("verdict", f"{verdict!r} is not a verdict; accepted: {', '.join(VERDICTS)}"))
+    if since and until and since > until:
+        errors.append(field_error("until", f"until {until} is before since {since}"))
     if errors:
         raise invalid(errors)
     filters = service.DetectionFilter(country, drug_class, verdict, substance, since, until)

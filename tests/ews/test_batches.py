@@ -68,7 +68,11 @@ def test_every_accepted_column_is_read(client, actors):
         "purity_percent": None,
     }
     component = stored["components"][0]
-    assert (component["name"], component["purity_percent"], component["verdict"]) == ("fentanyl", 7.5, "controlled")
+    assert (component["name"], component["purity_percent"], component["verdict"]) == (
+        "fentanyl",
+        7.5,
+        "controlled",
+    )
     assert (stored["external_ref"], stored["case_ref"], stored["notes"]) == ("ALL-1", "C-1", "private")
 
 
