@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ews import problems, web
 from ews.api import admin, alerts, detections, feeds, health, peers, reference, subscriptions
+from ews.api import docs as api_docs
 from ews.api.deps import Node
 from ews.config import Settings, get_settings
 from ews.db import engine_for
@@ -124,13 +125,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by ews.api.docs from local assets
+        redoc_url=None,
     )
     app.state.node = node
     problems.install(app)
     for module in (health, detections, reference, alerts, subscriptions, feeds, peers, admin):
         app.include_router(module.router)
     app.include_router(web.router)
+    api_docs.install(app)  # before /static: its assets are mounted under /static/swagger-ui
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(Metrics)
