@@ -4,7 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 EWS    := $(BIN)/ews
 
-.PHONY: run test lint bench clean
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test lint bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,17 +22,34 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
+# `make run PORT=8080 HOST=0.0.0.0`; EWS_BASE_URL follows them unless it is set. A busy port
+# is one line, before anything else runs.
 run: $(VENV)/.installed-run
+	@$(EWS) serve --host $(HOST) --port $(PORT) --check-port
 	mkdir -p var
 	$(EWS) db upgrade
 	$(EWS) library load
-	$(EWS) serve
+	$(EWS) serve --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/mypy chem alerts ews
 
-test: $(VENV)/.installed-test lint
+# The web pages are tested in a real browser: Debian's Chromium and its driver, installed here
+# when missing (as root), so that `make test` and .ci/run never diverge.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium and chromium-driver for the browser tests" >&2; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null || exit 1; \
+	  else \
+	    echo "make test: the browser tests need chromium and chromedriver; install them with: sudo apt-get install -y chromium chromium-driver" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+test: $(VENV)/.installed-test browser lint
 	$(BIN)/python -m pytest -n auto -q
 
 bench: $(VENV)/.installed-test
