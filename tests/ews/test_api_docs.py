@@ -14,7 +14,11 @@ def test_docs_page_and_assets_are_local_and_redoc_is_not_served(client):
     assert page.status_code == 200
     assert "cdn" not in page.text.lower() and "://" not in page.text  # every URL on the page is this node's
     assert "<script>" not in page.text  # no inline script: a CSP of script-src 'self' holds
-    for asset in ("/static/swagger-ui/swagger-ui-bundle.js", "/static/swagger-ui/swagger-ui.css", "/static/docs.js"):
+    for asset in (
+        "/static/swagger-ui/swagger-ui-bundle.js",
+        "/static/swagger-ui/swagger-ui.css",
+        "/static/docs.js",
+    ):
         assert asset in page.text
         assert client.get(asset).status_code == 200
     assert client.get("/redoc").status_code == 404

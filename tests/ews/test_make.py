@@ -93,7 +93,7 @@ def test_the_base_url_follows_the_port_unless_set(database_url, cache_dir):
         try:
             url = f"http://127.0.0.1:{port}"
 
-            def feed(url=url):
+            def feed(url=url, server=server):
                 try:
                     response = httpx.get(f"{url}/feeds/alerts.atom", timeout=2)
                 except httpx.HTTPError:
