@@ -36,10 +36,12 @@ def _jurisdiction(value: str) -> str:
 
 
 def _load_library(args):
+    """The --library file; else the node database's library (bundled + imported lists); else the bundled one."""
     from chem.library import LibraryError, ReferenceLibrary
     from ews.config import get_settings
 
-    cache_dir = get_settings().cache_dir
+    settings = get_settings()
+    cache_dir = settings.cache_dir
     if args.bare and not args.library:
         raise UsageError("--bare needs --library PATH")
     if args.library:
@@ -47,7 +49,36 @@ def _load_library(args):
             return ReferenceLibrary.from_file(args.library, bare=args.bare, cache_dir=cache_dir)
         except LibraryError as error:
             raise UsageError(str(error)) from None
-    return ReferenceLibrary.bundled(cache_dir=cache_dir)
+    library, note = _database_library(settings)
+    if note:
+        print(f"ews match: {note}", file=sys.stderr)
+    return library or ReferenceLibrary.bundled(cache_dir=cache_dir)
+
+
+def _database_library(settings):
+    """(the library in the node's database or None, what to tell the user on stderr)."""
+    from sqlmodel import Session
+
+    from ews.db import engine_for
+    from ews.migrate import display_url
+    from ews.services.library import library_from_db
+
+    explicit = settings.database_origin in ("EWS_DATABASE_URL", "EWS_DATA_DIR")
+    found = explicit or settings.database_origin.startswith("found")
+    bundled_only = "reading only the bundled lists; national lists imported with `ews library import` are not used"
+    if not found:
+        return None, f"no node database here or above ({settings.database_origin}); {bundled_only}"
+    where = display_url(settings.database_url)
+    try:
+        check_database(settings)
+        engine = engine_for(settings.database_url)
+        if _library_is_empty(engine):
+            return None, f"the database {where} holds no library; {bundled_only}"
+        with Session(engine) as session:
+            library = library_from_db(session)
+    except (DatabaseUnavailable, SQLAlchemyError) as error:
+        return None, f"{bundled_only}: {error}"
+    return library, f"using the library of the database {where} (bundled and imported lists)"
 
 
 def _queries(args):
@@ -64,27 +95,49 @@ def _queries(args):
     return queries
 
 
-def _table(results: Iterable[dict], out) -> None:
+NOT_IN_FORCE = "[not in force]"
+
+
+def _not_in_force(match: dict, result: dict, library) -> bool:
+    """Evidence that is not law in the asked jurisdiction on the as-of date (another country's, or not yet)."""
+    if match["kind"] == "generic":
+        return not (match.get("definition") or {}).get("in_force", False)
+    if match["kind"] == "identity":
+        substance = library.by_id.get(match["substance"]["id"])
+        if substance is None or not substance.controls:
+            return False
+        as_of = date.fromisoformat(result["as_of"])
+        return not substance.controls_in_force(result["jurisdiction"], as_of)
+    return False
+
+
+def _table(results: Iterable[dict], out, library) -> None:
     rows = [("name", "verdict", "class", "controls", "evidence")]
+    marked = set()
     for result in results:
         if "error" in result:
             rows.append((result.get("name") or result.get("input") or "", "ERROR", "", "", result["error"]))
             continue
         controls = "; ".join(
-            f"{c['jurisdiction']} {c['instrument']} {c['schedule']} ({c['basis']})".strip()
+            f"{c['jurisdiction'] or '(no jurisdiction)'} {c['instrument']} {c['schedule']} ({c['basis']})".strip()
             for c in result["controls"]
         )
-        evidence = ", ".join(
-            f"{m['kind']}:{m['substance']['name']}" + (f" {m['score']:.2f}" if m["kind"] == "similarity" else "")
-            for m in result["matches"][:3]
-        )
+        evidence = []
+        for m in result["matches"][:3]:
+            text = f"{m['kind']}:{m['substance']['name']}" + (
+                f" {m['score']:.2f}" if m["kind"] == "similarity" else ""
+            )
+            if _not_in_force(m, result, library):
+                text += " " + NOT_IN_FORCE
+                marked.add((result["jurisdiction"], result["as_of"]))
+            evidence.append(text)
         rows.append(
             (
                 result.get("name") or result["standardized"]["smiles"],
                 result["verdict"],
                 result["class"] or "",
                 controls,
-                evidence,
+                ", ".join(evidence),
             )
         )
     last = len(rows[0]) - 1  # the evidence column runs to the end of the line
@@ -92,6 +145,11 @@ def _table(results: Iterable[dict], out) -> None:
     for row in rows:
         cells = [str(cell) if i == last else str(cell)[:48].ljust(widths[i]) for i, cell in enumerate(row)]
         out.write("  ".join(cells).rstrip() + "\n")
+    for jurisdiction, as_of in sorted(marked):
+        out.write(
+            f"\n{NOT_IN_FORCE}: evidence that is not law in {jurisdiction} on {as_of} "
+            "(another jurisdiction's, or not yet or no longer in force)\n"
+        )
 
 
 def _default_jurisdiction(library) -> str:
@@ -133,7 +191,7 @@ def cmd_match(args) -> int:
         else:
             results.append(result)
     if fmt == "table":
-        _table(results, sys.stdout)
+        _table(results, sys.stdout, library)
     return EXIT_UNREADABLE if unreadable else EXIT_OK
 
 

@@ -213,3 +213,89 @@ def test_serve_on_a_busy_port_is_one_line_before_anything_runs(tmp_path, cache_d
     assert f"port {port}" in result.stderr and "already in use" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "var").exists()
+
+
+NEW_NITAZENE = "CCCCCOc1ccc(Cc2nc3cc([N+](=O)[O-])ccc3n2CCN2CCCCC2)cc1"
+CATHINONE = "CCCCC(NCC)C(=O)c1ccc(OC)c(F)c1"
+
+
+def test_match_uses_national_lists_imported_into_the_node_database(database_url, cache_dir, tmp_path):
+    env = {**bare_env(cache_dir), "EWS_DATABASE_URL": database_url}
+    national = tmp_path / "co.csv"
+    national.write_text(f"name,smiles,schedule\nnueva sustancia,{NEW_NITAZENE},I\n")
+    ews("library", "import", str(national), "--jurisdiction", "CO", env=env, check=0)
+    result = ews("match", "--smiles", NEW_NITAZENE, "--jurisdiction", "CO", "--format", "json", env=env, check=0)
+    answer = json.loads(result.stdout)
+    assert answer["verdict"] == "controlled" and answer["controls"][0]["jurisdiction"] == "CO"
+    assert "using the library of the database" in result.stderr
+    # with no database to read, it says it reads only the bundled lists
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    alone = ews(
+        "match",
+        "--smiles",
+        NEW_NITAZENE,
+        "--jurisdiction",
+        "CO",
+        "--format",
+        "json",
+        env=bare_env(cache_dir),
+        cwd=elsewhere,
+        check=0,
+    )
+    assert json.loads(alone.stdout)["verdict"] == "analog"
+    assert "reading only the bundled lists" in alone.stderr and "ews library import" in alone.stderr
+
+
+def test_a_library_file_without_jurisdiction_is_labelled_so(tmp_path, cache_dir):
+    listed = tmp_path / "list.csv"
+    listed.write_text(f"name,smiles,schedule\nnueva sustancia,{NEW_NITAZENE},I\n")
+    env = bare_env(cache_dir)
+    answer = json.loads(
+        ews(
+            "match",
+            "--smiles",
+            NEW_NITAZENE,
+            "--library",
+            str(listed),
+            "--format",
+            "json",
+            env=env,
+            cwd=tmp_path,
+            check=0,
+        ).stdout
+    )
+    assert answer["verdict"] == "controlled" and answer["controls"][0]["jurisdiction"] is None
+    table = ews(
+        "match",
+        "--smiles",
+        NEW_NITAZENE,
+        "--library",
+        str(listed),
+        "--format",
+        "table",
+        env=env,
+        cwd=tmp_path,
+        check=0,
+    ).stdout
+    assert "(no jurisdiction) national list I" in table and "UN national list" not in table
+    # importing such a list into a node needs a jurisdiction
+    node = tmp_path / "node"
+    node.mkdir()
+    ews("db", "upgrade", env=env, cwd=node, check=0)
+    refused = ews("library", "import", str(listed), env=env, cwd=node)
+    assert refused.returncode == 2 and "--jurisdiction" in refused.stderr
+
+
+def test_the_table_marks_evidence_not_in_force(tmp_path, cache_dir):
+    env = bare_env(cache_dir)
+    un = ews("match", "--smiles", CATHINONE, "--format", "table", env=env, cwd=tmp_path, check=0).stdout
+    row = un.splitlines()[1]
+    assert "generic:Synthetic cathinones [not in force]" in row  # German law, not the UN's
+    assert "[not in force]: evidence that is not law in UN on" in un
+    gb = ews(
+        "match", "--smiles", CATHINONE, "--jurisdiction", "GB", "--format", "table", env=env, cwd=tmp_path, check=0
+    ).stdout
+    row = gb.splitlines()[1]
+    assert "generic:Synthetic cathinones," in row  # the UK's own generic definition is law in GB: unmarked
+    assert "(group 1) [not in force]" in row  # the German one is not
