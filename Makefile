@@ -24,9 +24,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 # `make run PORT=8080 HOST=0.0.0.0`; EWS_BASE_URL follows them unless it is set. A busy port
 # is one line, before anything else runs.
+# The node's database is this checkout's var/ews.db unless EWS_DATABASE_URL or EWS_DATA_DIR says otherwise.
+run: export EWS_DATA_DIR := $(or $(EWS_DATA_DIR),$(CURDIR)/var)
 run: $(VENV)/.installed-run
 	@$(EWS) serve --host $(HOST) --port $(PORT) --check-port
-	mkdir -p var
 	$(EWS) db upgrade
 	$(EWS) library load
 	$(EWS) serve --host $(HOST) --port $(PORT)

@@ -213,7 +213,14 @@ class MatchIn(BaseModel):
     @field_validator("jurisdiction")
     @classmethod
     def _jurisdiction(cls, value: str) -> str:
-        return "UN" if value.strip().upper() == "UN" else country_code(value)
+        if value.strip().upper() == "UN":
+            return "UN"
+        try:
+            return country_code(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a jurisdiction; accepted: UN or an ISO 3166-1 alpha-2 code (CO, MX, GB)"
+            ) from None
 
 
 class OrganisationIn(BaseModel):

@@ -109,3 +109,15 @@ def test_a_refused_filter_is_visible_in_the_browser(browser, settings):
         assert offsite_requests(browser) == []
         # the page answers 422 (the request was not understood); Chromium logs that status, nothing else
         assert [e for e in console_errors(browser) if "status of 422" not in e] == []
+
+
+def test_the_match_endpoint_refuses_an_unknown_jurisdiction_or_date(client, actors):
+    body = problem(
+        client.post(
+            "/api/v1/match",
+            json={"smiles": FENTANYL, "jurisdiction": "Colombia", "as_of": "2026-13-01"},
+            headers=actors["lab_co"].headers,
+        )
+    )
+    errors = {e["field"]: e["message"] for e in body["errors"]}
+    assert "UN or an ISO 3166-1 alpha-2 code" in errors["jurisdiction"] and "as_of" in errors
