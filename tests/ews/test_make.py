@@ -106,3 +106,14 @@ def test_the_base_url_follows_the_port_unless_set(database_url, cache_dir):
         finally:
             server.terminate()
             server.wait(timeout=20)
+
+
+def test_the_test_client_imports_without_a_deprecation_warning():
+    # Starlette's TestClient warns when it has to fall back to plain httpx; the test extras bring httpx2
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", "import fastapi.testclient"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
