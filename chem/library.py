@@ -320,7 +320,8 @@ class StandardizationCache:
 
     def standardized(self, smiles: str) -> Standardized:
         cached = self.entries.get(smiles)
-        if cached is not None:
+        # an entry of another shape (a file written by another version of ews) is a miss, not a crash
+        if isinstance(cached, list) and len(cached) == 2 and isinstance(cached[0], str):
             std_smiles, removed = cached
             return from_standardized_smiles(std_smiles, tuple(removed))
         result = standardize(read_smiles(smiles))
