@@ -35,6 +35,7 @@ def problem(response, status: int = 422) -> dict:
         ("/feeds/alerts.json", {"since": "2026-11-01"}, "since", "after"),
         ("/feeds/alerts.json", {"after": "not-a-cursor"}, "after", "cursor"),
         ("/feeds/alerts.atom", {"country": "CO"}, "country", "none"),
+        ("/api/v1/substances", {"name": "fentanyl"}, "name", "q, "),
     ],
 )
 def test_api_filters_refuse_unknown_values_and_parameters(client, actors, path, params, field, accepted):
