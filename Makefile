@@ -4,7 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 EWS    := $(BIN)/ews
 
-.PHONY: run test lint bench clean assets
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test lint bench clean assets browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,17 +33,35 @@ $(VENDOR)/.built: assets/package.json assets/package-lock.json assets/build.sh a
 	sh assets/build.sh $(VENDOR)
 	touch $@
 
+# `make run PORT=8080 HOST=0.0.0.0`; EWS_BASE_URL follows them unless it is set. A busy port
+# is one line, before anything else runs.
+# The node's database is this checkout's var/ews.db unless EWS_DATABASE_URL or EWS_DATA_DIR says otherwise.
+run: export EWS_DATA_DIR := $(or $(EWS_DATA_DIR),$(CURDIR)/var)
 run: $(VENV)/.installed-run assets
-	mkdir -p var
+	@$(EWS) serve --host $(HOST) --port $(PORT) --check-port
 	$(EWS) db upgrade
 	$(EWS) library load
-	$(EWS) serve
+	$(EWS) serve --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/mypy chem alerts ews
 
-test: $(VENV)/.installed-test assets lint
+# The web pages are tested in a real browser: Debian's Chromium and its driver, installed here
+# when missing (as root), so that `make test` and .ci/run never diverge.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium and chromium-driver for the browser tests" >&2; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null || exit 1; \
+	  else \
+	    echo "make test: the browser tests need chromium and chromedriver; install them with: sudo apt-get install -y chromium chromium-driver" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+test: $(VENV)/.installed-test assets browser lint
 	$(BIN)/python -m pytest -n auto -q
 
 bench: $(VENV)/.installed-test assets

@@ -1,7 +1,7 @@
 """The reference library: controlled substances, precursors and known substances.
 
 Rows come from the bundled ``chem/data`` files or from a national list (CSV or
-SDF) with the columns of ../shared/INTERFACE.md. Every structure is
+SDF) with the columns described in docs/contract.md. Every structure is
 standardized once; a :class:`StandardizationCache` keeps the results on disk
 so that start-up does not repeat the tautomer search.
 
@@ -82,7 +82,8 @@ class Control:
 
     def to_dict(self, jurisdiction: str, basis: str, substance: Substance | None = None) -> dict:
         result: dict[str, object] = {
-            "jurisdiction": self.jurisdiction or jurisdiction,
+            # a list that names no jurisdiction says so (null), rather than borrow the one asked about
+            "jurisdiction": self.jurisdiction,
             "instrument": self.instrument,
             "schedule": self.schedule,
             "controlled_since": self.controlled_since.isoformat() if self.controlled_since else None,
@@ -319,7 +320,8 @@ class StandardizationCache:
 
     def standardized(self, smiles: str) -> Standardized:
         cached = self.entries.get(smiles)
-        if cached is not None:
+        # an entry of another shape (a file written by another version of ews) is a miss, not a crash
+        if isinstance(cached, list) and len(cached) == 2 and isinstance(cached[0], str):
             std_smiles, removed = cached
             return from_standardized_smiles(std_smiles, tuple(removed))
         result = standardize(read_smiles(smiles))

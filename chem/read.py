@@ -12,7 +12,7 @@ chem.errors.StructureError: SMILES: extra open parentheses at position 5: C1CC(C
 >>> read_structure("CC(C)(C)(C)C")
 Traceback (most recent call last):
 ...
-chem.errors.StructureError: bad valence on atom 2 (C): 5 bonds, more than carbon allows
+chem.errors.StructureError: bad valence on atom 2 (C): 5 bonds, more than carbon allows (atoms numbered from 1 in the order written)
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ MAX_MOLBLOCK_CHARS = 200_000
 """A Molfile (one SDF record) longer than this is refused."""
 MAX_HEAVY_ATOMS = 250
 """Structures with more heavy atoms are refused: no drug of abuse comes close."""
+
+ATOM_NUMBERING = " (atoms numbered from 1 in the order written)"
+"""Messages number atoms from 1, as chemists do; ``shared_atoms`` in match evidence are 0-based indices."""
 
 _PERIODIC_TABLE = Chem.GetPeriodicTable()
 _rdkit_log_lock = threading.Lock()
@@ -87,14 +90,14 @@ def _problem_error(mol: Chem.Mol, problem) -> StructureError:
         charge = f", charge {atom.GetFormalCharge():+d}" if atom.GetFormalCharge() else ""
         return StructureError(
             f"bad valence on atom {atom.GetIdx() + 1} ({atom.GetSymbol()}{charge}): "
-            f"{valence} bonds, more than {_element_name(atom.GetSymbol())} allows",
+            f"{valence} bonds, more than {_element_name(atom.GetSymbol())} allows{ATOM_NUMBERING}",
             code="valence",
         )
     if kind in ("KekulizeException", "AtomKekulizeException"):
         indices = problem.GetAtomIndices() if kind == "KekulizeException" else (problem.GetAtomIdx(),)
         atoms = ", ".join(f"{i + 1} ({mol.GetAtomWithIdx(i).GetSymbol()})" for i in indices)
         return StructureError(
-            f"aromatic ring cannot be kekulized at atoms {atoms}: check the aromatic atoms, "
+            f"aromatic ring cannot be kekulized at atoms {atoms}{ATOM_NUMBERING}: check the aromatic atoms, "
             "or mark the pyrrole-type nitrogen with its hydrogen ([nH])",
             code="aromaticity",
         )

@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         openapi_url="/openapi.json",
         docs_url=None,  # /docs is served by ews.web.apidocs, with Swagger UI from ews/static/vendor
+        redoc_url=None,
     )
     app.state.node = node
     problems.install(app)

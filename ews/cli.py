@@ -9,6 +9,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2
 
 
@@ -34,10 +36,12 @@ def _jurisdiction(value: str) -> str:
 
 
 def _load_library(args):
+    """The --library file; else the node database's library (bundled + imported lists); else the bundled one."""
     from chem.library import LibraryError, ReferenceLibrary
     from ews.config import get_settings
 
-    cache_dir = get_settings().cache_dir
+    settings = get_settings()
+    cache_dir = settings.cache_dir
     if args.bare and not args.library:
         raise UsageError("--bare needs --library PATH")
     if args.library:
@@ -45,7 +49,36 @@ def _load_library(args):
             return ReferenceLibrary.from_file(args.library, bare=args.bare, cache_dir=cache_dir)
         except LibraryError as error:
             raise UsageError(str(error)) from None
-    return ReferenceLibrary.bundled(cache_dir=cache_dir)
+    library, note = _database_library(settings)
+    if note:
+        print(f"ews match: {note}", file=sys.stderr)
+    return library or ReferenceLibrary.bundled(cache_dir=cache_dir)
+
+
+def _database_library(settings):
+    """(the library in the node's database or None, what to tell the user on stderr)."""
+    from sqlmodel import Session
+
+    from ews.db import engine_for
+    from ews.migrate import display_url
+    from ews.services.library import library_from_db
+
+    explicit = settings.database_origin in ("EWS_DATABASE_URL", "EWS_DATA_DIR")
+    found = explicit or settings.database_origin.startswith("found")
+    bundled_only = "reading only the bundled lists; national lists imported with `ews library import` are not used"
+    if not found:
+        return None, f"no node database here or above ({settings.database_origin}); {bundled_only}"
+    where = display_url(settings.database_url)
+    try:
+        check_database(settings)
+        engine = engine_for(settings.database_url)
+        if _library_is_empty(engine):
+            return None, f"the database {where} holds no library; {bundled_only}"
+        with Session(engine) as session:
+            library = library_from_db(session)
+    except (DatabaseUnavailable, SQLAlchemyError) as error:
+        return None, f"{bundled_only}: {error}"
+    return library, f"using the library of the database {where} (bundled and imported lists)"
 
 
 def _queries(args):
@@ -62,27 +95,49 @@ def _queries(args):
     return queries
 
 
-def _table(results: Iterable[dict], out) -> None:
+NOT_IN_FORCE = "[not in force]"
+
+
+def _not_in_force(match: dict, result: dict, library) -> bool:
+    """Evidence that is not law in the asked jurisdiction on the as-of date (another country's, or not yet)."""
+    if match["kind"] == "generic":
+        return not (match.get("definition") or {}).get("in_force", False)
+    if match["kind"] == "identity":
+        substance = library.by_id.get(match["substance"]["id"])
+        if substance is None or not substance.controls:
+            return False
+        as_of = date.fromisoformat(result["as_of"])
+        return not substance.controls_in_force(result["jurisdiction"], as_of)
+    return False
+
+
+def _table(results: Iterable[dict], out, library) -> None:
     rows = [("name", "verdict", "class", "controls", "evidence")]
+    marked = set()
     for result in results:
         if "error" in result:
             rows.append((result.get("name") or result.get("input") or "", "ERROR", "", "", result["error"]))
             continue
         controls = "; ".join(
-            f"{c['jurisdiction']} {c['instrument']} {c['schedule']} ({c['basis']})".strip()
+            f"{c['jurisdiction'] or '(no jurisdiction)'} {c['instrument']} {c['schedule']} ({c['basis']})".strip()
             for c in result["controls"]
         )
-        evidence = ", ".join(
-            f"{m['kind']}:{m['substance']['name']}" + (f" {m['score']:.2f}" if m["kind"] == "similarity" else "")
-            for m in result["matches"][:3]
-        )
+        evidence = []
+        for m in result["matches"][:3]:
+            text = f"{m['kind']}:{m['substance']['name']}" + (
+                f" {m['score']:.2f}" if m["kind"] == "similarity" else ""
+            )
+            if _not_in_force(m, result, library):
+                text += " " + NOT_IN_FORCE
+                marked.add((result["jurisdiction"], result["as_of"]))
+            evidence.append(text)
         rows.append(
             (
                 result.get("name") or result["standardized"]["smiles"],
                 result["verdict"],
                 result["class"] or "",
                 controls,
-                evidence,
+                ", ".join(evidence),
             )
         )
     last = len(rows[0]) - 1  # the evidence column runs to the end of the line
@@ -90,6 +145,11 @@ def _table(results: Iterable[dict], out) -> None:
     for row in rows:
         cells = [str(cell) if i == last else str(cell)[:48].ljust(widths[i]) for i, cell in enumerate(row)]
         out.write("  ".join(cells).rstrip() + "\n")
+    for jurisdiction, as_of in sorted(marked):
+        out.write(
+            f"\n{NOT_IN_FORCE}: evidence that is not law in {jurisdiction} on {as_of} "
+            "(another jurisdiction's, or not yet or no longer in force)\n"
+        )
 
 
 def _default_jurisdiction(library) -> str:
@@ -131,7 +191,7 @@ def cmd_match(args) -> int:
         else:
             results.append(result)
     if fmt == "table":
-        _table(results, sys.stdout)
+        _table(results, sys.stdout, library)
     return EXIT_UNREADABLE if unreadable else EXIT_OK
 
 
@@ -144,17 +204,74 @@ def _settings():
     return get_settings()
 
 
+class DatabaseUnavailable(Exception):
+    """The node's database is missing, unreachable or not migrated: one line, exit code 2."""
+
+
+def _how_to_point() -> str:
+    return (
+        "run `ews db upgrade` in the node's folder to create one, or point at one with "
+        "EWS_DATABASE_URL=sqlite:////path/to/ews.db (or postgresql+psycopg://…) or EWS_DATA_DIR=FOLDER"
+    )
+
+
+def check_database(settings) -> None:
+    """Refuse, in one line, a database that does not exist, does not answer, or is not migrated."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ews.migrate import current_revision, display_url, head_revision
+
+    where = display_url(settings.database_url)
+    path = settings.sqlite_path
+    if path is not None and not path.is_file():
+        raise DatabaseUnavailable(f"no database at {path} ({settings.database_origin}); {_how_to_point()}")
+    try:
+        revision = current_revision(settings.database_url)
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise DatabaseUnavailable(
+            f"cannot open the database {where}: {reason}; check that it runs, or point EWS_DATABASE_URL elsewhere"
+        ) from None
+    if revision is None:
+        raise DatabaseUnavailable(f"the database {where} has no ews tables yet; run `ews db upgrade`")
+    if revision != head_revision():
+        raise DatabaseUnavailable(
+            f"the database {where} is at revision {revision}, this ews needs {head_revision()}; "
+            "run `ews db upgrade`"
+        )
+
+
 def _engine():
     from ews.db import engine_for
 
-    return engine_for(_settings().database_url)
+    settings = _settings()
+    check_database(settings)
+    return engine_for(settings.database_url)
+
+
+def _library_is_empty(engine) -> bool:
+    from sqlmodel import Session, select
+
+    from ews.models import SubstanceRecord
+
+    with Session(engine) as session:
+        return session.exec(select(SubstanceRecord.id).limit(1)).first() is None
 
 
 def cmd_db_upgrade(args) -> int:
-    from ews.migrate import upgrade
+    from ews.db import engine_for
+    from ews.migrate import upgrade_with_report
+    from ews.services.library import load_bundled
 
-    upgrade(_settings().database_url)
-    print("database is at the latest revision", file=sys.stderr)
+    settings = _settings()
+    report = upgrade_with_report(settings.database_url)
+    print(report.describe(settings.database_url))
+    engine = engine_for(settings.database_url)
+    if _library_is_empty(engine):
+        loaded = load_bundled(engine, settings.cache_dir)
+        print(f"loaded the bundled library: {loaded.substances} substances, {loaded.controls} controls")
+        for line in loaded.skipped:
+            print(f"skipped: {line}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -235,6 +352,93 @@ def cmd_admin_create_key(args) -> int:
     return EXIT_OK
 
 
+def _print_table(rows: list[dict], columns: Sequence[str], fmt: str) -> None:
+    """Rows as aligned columns for people, or one JSON list for scripts."""
+    if fmt == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    cells = [list(columns)] + [["" if row[c] is None else str(row[c]) for c in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    for line in cells:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip())
+
+
+def _stamp(value) -> str | None:
+    return value.isoformat(timespec="seconds") if value is not None else None
+
+
+def cmd_admin_list_orgs(args) -> int:
+    from sqlmodel import Session
+
+    from ews.services.admin import organisations
+
+    with Session(_engine()) as session:
+        rows = [
+            {
+                "id": o.id,
+                "name": o.name,
+                "kind": o.kind,
+                "country": o.country,
+                "contact_email": o.contact_email,
+                "created": _stamp(o.created_at),
+            }
+            for o in organisations(session)
+        ]
+    _print_table(rows, ("id", "name", "kind", "country", "created"), args.format)
+    return EXIT_OK
+
+
+def cmd_admin_list_keys(args) -> int:
+    from sqlmodel import Session, col, select
+
+    from ews.models import ApiKey, Organisation
+
+    with Session(_engine()) as session:
+        query = select(ApiKey, Organisation).join(Organisation, col(Organisation.id) == ApiKey.organisation_id)
+        if args.org:
+            query = query.where(ApiKey.organisation_id == args.org)
+        if not args.all:
+            query = query.where(col(ApiKey.revoked_at).is_(None))
+        pairs = session.exec(query.order_by(col(ApiKey.created_at))).all()
+        rows = [
+            {
+                "id": key.id,
+                "prefix": key.prefix,
+                "organisation_id": organisation.id,
+                "org": organisation.name,
+                "roles": ",".join(key.roles),
+                "label": key.label,
+                "created": _stamp(key.created_at),
+                "revoked": _stamp(key.revoked_at),
+            }
+            for key, organisation in pairs
+        ]
+    if args.format == "json":
+        for row in rows:
+            row["roles"] = row["roles"].split(",") if row["roles"] else []  # type: ignore[assignment]
+    _print_table(rows, ("id", "prefix", "org", "roles", "label", "created", "revoked"), args.format)
+    return EXIT_OK
+
+
+def cmd_admin_revoke_key(args) -> int:
+    from ews.db import session_scope
+    from ews.models import ApiKey
+    from ews.services.admin import revoke_key
+
+    with session_scope(_engine()) as session:
+        already = None
+        row = session.get(ApiKey, args.key_id)
+        if row is not None:
+            already = row.revoked_at
+        row = revoke_key(session, args.key_id)
+        if row is None:
+            raise UsageError(f"no key {args.key_id!r}; `ews admin list-keys` shows the key ids")
+        revoked_at = row.revoked_at
+    state = "was already revoked" if already is not None else "revoked"
+    print(f"key {args.key_id} ({row.prefix}…) {state} at {_stamp(revoked_at)}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_peers_add(args) -> int:
     from alerts.urlguard import UnsafeTarget, check_url
     from ews.db import session_scope
@@ -270,14 +474,24 @@ def cmd_peers_list(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from ews.server import serve
+    from ews.server import PortBusy, check_port, follow_address, serve
 
+    try:
+        check_port(args.host, args.port)
+    except PortBusy as busy:
+        print(f"ews serve: {busy}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    if args.check_port:
+        return EXIT_OK
+    follow_address(args.host, args.port)
+    check_database(_settings())
     return serve(host=args.host, port=args.port, scheduler=not args.no_scheduler, workers=args.workers)
 
 
 def cmd_worker(args) -> int:
     from ews.server import work
 
+    check_database(_settings())
     return work()
 
 
@@ -304,6 +518,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="API worker processes")
     serve.add_argument("--no-scheduler", action="store_true", help="leave scheduling to `ews worker`")
+    serve.add_argument(
+        "--check-port", action="store_true", help="only check that HOST:PORT is free (exit 1 if busy), then exit"
+    )
     serve.set_defaults(handler=cmd_serve)
 
     commands.add_parser("worker", help="scheduler and delivery only").set_defaults(handler=cmd_worker)
@@ -336,6 +553,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     key.add_argument("--label", default=None)
     key.set_defaults(handler=cmd_admin_create_key)
+    list_orgs = admin.add_parser("list-orgs", help="organisations of this node")
+    list_orgs.add_argument("--format", choices=("table", "json"), default="table")
+    list_orgs.set_defaults(handler=cmd_admin_list_orgs)
+    list_keys = admin.add_parser("list-keys", help="API keys (id, organisation, roles, dates; never the key)")
+    list_keys.add_argument("--org", default=None, metavar="ORG_ID", help="only this organisation's keys")
+    list_keys.add_argument("--all", action="store_true", help="revoked keys too")
+    list_keys.add_argument("--format", choices=("table", "json"), default="table")
+    list_keys.set_defaults(handler=cmd_admin_list_keys)
+    revoke = admin.add_parser("revoke-key", help="revoke an API key at once")
+    revoke.add_argument("key_id", metavar="KEY_ID")
+    revoke.set_defaults(handler=cmd_admin_revoke_key)
 
     peers = commands.add_parser("peers", help="federation with other ews nodes").add_subparsers(
         dest="peers_command", required=True, metavar="SUB"
@@ -381,9 +609,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except UsageError as error:
+    except (UsageError, DatabaseUnavailable) as error:
         print(f"ews {args.command}: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except SQLAlchemyError as error:
+        from ews.migrate import display_url
+
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        print(
+            f"ews {args.command}: database error on {display_url(_settings().database_url)}: {reason}",
+            file=sys.stderr,
+        )
+        return EXIT_UNREADABLE
     except BrokenPipeError:
         return EXIT_OK
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,6 +61,20 @@ def invalid(errors: list[dict[str, Any]], detail: str | None = None) -> Problem:
     return Problem(422, "Invalid request", detail or f"invalid field(s): {fields}", errors=errors)
 
 
+def json_position(document: str, position: int) -> str:
+    """'line 3, column 14 (character 52)': where in a JSON document, counting from 1 as editors do."""
+    line = document.count("\n", 0, position) + 1
+    column = position - (document.rfind("\n", 0, position) + 1) + 1
+    return f"line {line}, column {column} (character {position + 1})"
+
+
+def json_error(error: json.JSONDecodeError) -> dict[str, str]:
+    """A malformed JSON body as a field error that says where it broke."""
+    return field_error(
+        "body", f"malformed JSON at {json_position(error.doc, error.pos)}: {error.msg}", "json_invalid"
+    )
+
+
 def not_found(what: str, identifier: str) -> Problem:
     return Problem(404, "Not found", f"no {what} {identifier!r} visible to this key")
 
@@ -73,7 +88,7 @@ def problem_response(problem: Problem, request: Request | None = None) -> JSONRe
     )
 
 
-def _location(loc: tuple) -> str:
+def field_path(loc: tuple) -> str:
     """Pydantic's error location as a readable field path: components[0].smiles."""
     parts: list[str] = []
     for item in loc:
@@ -86,9 +101,24 @@ def _location(loc: tuple) -> str:
     return "".join(parts) or "body"
 
 
+_location = field_path
+
+
 def _message(error: dict) -> str:
     message = error.get("msg", "invalid")
     return message.removeprefix("Value error, ")
+
+
+def _validation_error(error: dict, body: Any) -> dict[str, str]:
+    if error.get("type") == "json_invalid":
+        loc = tuple(error.get("loc", ()))
+        position = loc[-1] if loc and isinstance(loc[-1], int) else 0
+        document = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
+        reason = (error.get("ctx") or {}).get("error", "not JSON")
+        return field_error(
+            "body", f"malformed JSON at {json_position(document, position)}: {reason}", "json_invalid"
+        )
+    return field_error(field_path(tuple(error.get("loc", ()))), _message(error), error.get("type", "invalid"))
 
 
 _STATUS_TITLES = {
@@ -113,10 +143,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError):
-        errors = [
-            field_error(_location(tuple(e.get("loc", ()))), _message(e), e.get("type", "invalid"))
-            for e in error.errors()
-        ]
+        errors = [_validation_error(e, error.body) for e in error.errors()]
         return problem_response(invalid(errors), request)
 
     @app.exception_handler(StarletteHTTPException)

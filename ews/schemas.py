@@ -6,7 +6,11 @@ from datetime import date
 from typing import Literal
 
 import pycountry
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from chem.errors import StructureError
+from chem.read import read_structure
 
 SAMPLE_FORMS = (
     "powder",
@@ -108,16 +112,21 @@ class SampleIn(BaseModel):
             normalized.append(technique)
         return list(dict.fromkeys(normalized))
 
-    @model_validator(mode="after")
-    def _dates(self) -> SampleIn:
-        today = date.today()
-        for name in ("seized_on", "analyzed_on"):
-            value = getattr(self, name)
-            if value is not None and value > today:
-                raise ValueError(f"{name} {value} is in the future")
-        if self.seized_on and self.analyzed_on and self.analyzed_on < self.seized_on:
-            raise ValueError("analyzed_on is before seized_on")
-        return self
+    # each date check belongs to its own field, so an error names sample.seized_on, not sample
+    @field_validator("seized_on", "analyzed_on")
+    @classmethod
+    def _not_in_future(cls, value: date | None, info: ValidationInfo) -> date | None:
+        if value is not None and value > date.today():
+            raise ValueError(f"{info.field_name} {value} is in the future")
+        return value
+
+    @field_validator("analyzed_on")
+    @classmethod
+    def _analyzed_after_seizure(cls, value: date | None, info: ValidationInfo) -> date | None:
+        seized = info.data.get("seized_on")
+        if value is not None and seized is not None and value < seized:
+            raise ValueError(f"analyzed_on {value} is before seized_on {seized}")
+        return value
 
 
 class ComponentIn(BaseModel):
@@ -144,11 +153,29 @@ class ComponentIn(BaseModel):
         raise ValueError("no structure")
 
 
+class ReportedComponentIn(ComponentIn):
+    """A component of a detection: its structure must be readable, checked with the other fields.
+
+    Reading here (cheap) rather than only when identifying (slow) lets one 422
+    name every bad field of a request: a wrong country and an unreadable SMILES together.
+    """
+
+    @field_validator("smiles", "inchi", "molfile")
+    @classmethod
+    def _readable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value:
+            try:
+                read_structure(value, info.field_name)
+            except StructureError as error:
+                raise PydanticCustomError(error.code, "{message}", {"message": error.message}) from None
+        return value
+
+
 class DetectionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     external_ref: str | None = Field(default=None, max_length=200)
     sample: SampleIn
-    components: list[ComponentIn] = Field(min_length=1, max_length=50)
+    components: list[ReportedComponentIn] = Field(min_length=1, max_length=50)
     case_ref: str | None = Field(default=None, max_length=200, description="private to the submitting lab")
     notes: str | None = Field(default=None, max_length=10_000, description="private to the submitting lab")
 
@@ -186,7 +213,14 @@ class MatchIn(BaseModel):
     @field_validator("jurisdiction")
     @classmethod
     def _jurisdiction(cls, value: str) -> str:
-        return "UN" if value.strip().upper() == "UN" else country_code(value)
+        if value.strip().upper() == "UN":
+            return "UN"
+        try:
+            return country_code(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a jurisdiction; accepted: UN or an ISO 3166-1 alpha-2 code (CO, MX, GB)"
+            ) from None
 
 
 class OrganisationIn(BaseModel):

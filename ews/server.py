@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import signal
+import socket
 import sys
 import threading
 
@@ -11,6 +14,41 @@ import uvicorn
 from ews.config import get_settings
 from ews.db import engine_for
 from ews.services.admin import bootstrap_admin
+
+
+class PortBusy(Exception):
+    """The address to serve on is taken (or not ours to bind)."""
+
+
+def check_port(host: str, port: int) -> None:
+    """Bind HOST:PORT once and let go: a busy port is a one-line error before anything else runs."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise PortBusy(f"cannot serve on {host}:{port}: {error.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortBusy(
+                    f"port {port} on {host} is already in use; stop what runs there or choose another port "
+                    f"(make run PORT={port + 1}, ews serve --port {port + 1})"
+                ) from None
+            raise PortBusy(f"cannot serve on {host}:{port}: {error.strerror}") from None
+
+
+def follow_address(host: str, port: int) -> None:
+    """Unless EWS_BASE_URL is set, links, feeds and CAP name the address this process serves on."""
+    if os.environ.get("EWS_BASE_URL"):
+        return
+    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    os.environ["EWS_BASE_URL"] = f"http://{shown}:{port}"
+    get_settings.cache_clear()
 
 
 def announce_first_start() -> None:

@@ -13,6 +13,7 @@ from alerts.cap import CAP_MEDIA_TYPE, to_cap_xml
 from alerts.rules import SEVERITIES
 from chem.classes import CLASSES
 from ews.api.deps import Node, node, optional_principal, require, session
+from ews.api.filters import reject_unknown_query
 from ews.auth import Principal
 from ews.models import ALERT_STATUSES, Alert, AlertVersion
 from ews.problems import Problem, field_error, invalid
@@ -57,7 +58,9 @@ def _view(db: Session, alert: Alert, state: Node) -> dict:
     return alert_view(db, alert, state.settings.base_url, _latest_version(db, alert))
 
 
-@router.get("/alerts", summary="Alerts visible to this key, newest first")
+@router.get(
+    "/alerts", summary="Alerts visible to this key, newest first", dependencies=[Depends(reject_unknown_query)]
+)
 def list_alerts(
     status: str | None = None,
     severity: str | None = None,
@@ -71,11 +74,15 @@ def list_alerts(
 ):
     errors = []
     if status and status not in ALERT_STATUSES:
-        errors.append(field_error("status", f"one of {', '.join(ALERT_STATUSES)}"))
+        errors.append(field_error("status", f"{status!r} is not a status; accepted: {', '.join(ALERT_STATUSES)}"))
     if severity and severity not in SEVERITIES:
-        errors.append(field_error("severity", f"one of {', '.join(SEVERITIES)}"))
+        errors.append(
+            field_error("severity", f"{severity!r} is not a severity; accepted: {', '.join(SEVERITIES)}")
+        )
     if drug_class and drug_class not in CLASSES:
-        errors.append(field_error("class", f"one of {', '.join(sorted(CLASSES))}"))
+        errors.append(
+            field_error("class", f"{drug_class!r} is not a class; accepted: {', '.join(sorted(CLASSES))}")
+        )
     if country:
         try:
             country = country_code(country)

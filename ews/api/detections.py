@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from chem.classes import CLASSES
 from chem.match import VERDICTS
-from chem.read import iter_sdf
 from ews.api.deps import Node, node, require, session
+from ews.api.filters import reject_unknown_query
 from ews.auth import Principal
-from ews.problems import Problem, field_error, invalid
+from ews.problems import Problem, field_error, invalid, json_error
 from ews.schemas import DetectionIn, country_code
+from ews.services import batches
 from ews.services import detections as service
 
 router = APIRouter(prefix="/api/v1", tags=["detections"])
@@ -45,70 +43,38 @@ def create_detection(
     return JSONResponse(body, status_code=201 if stored.created else 200)
 
 
-def _rows_from_csv(text: str) -> list[dict]:
-    """CSV rows (one component each) grouped into detections by external_ref."""
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "smiles" not in {f.strip().lower() for f in reader.fieldnames}:
-        raise invalid([field_error("file", "the CSV needs a header with at least country and smiles columns")])
-    grouped: dict[str, dict] = {}
-    order: list[str] = []
-    for number, raw in enumerate(reader, start=2):
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
-        key = row.get("external_ref") or f"line {number}"
-        if key not in grouped:
-            sample = {
-                k: row[k]
-                for k in ("form", "sold_as", "seized_on", "analyzed_on", "country", "region", "confidence")
-                if row.get(k)
-            }
-            if row.get("techniques"):
-                sample["techniques"] = [t for t in row["techniques"].replace(",", ";").split(";") if t.strip()]
-            grouped[key] = {"sample": sample, "components": []}
-            if row.get("external_ref"):
-                grouped[key]["external_ref"] = row["external_ref"]
-            for private in ("case_ref", "notes"):
-                if row.get(private):
-                    grouped[key][private] = row[private]
-            order.append(key)
-        component = {"smiles": row.get("smiles")}
-        if row.get("name"):
-            component["name"] = row["name"]
-        if row.get("purity_percent"):
-            component["purity_percent"] = row["purity_percent"]
-        grouped[key]["components"].append(component)
-    return [grouped[k] for k in order]
+BATCH_DESCRIPTION = f"""Many detections at once, each row on its own: one bad row spares the others.
+
+Send a JSON list of detections (`application/json`, each like the body of
+`POST /api/v1/detections`), a CSV (`text/csv`, or a multipart upload in the
+form field `file`) or an SDF (`chemical/x-mdl-sdfile`, one detection per record,
+the columns below as data items).
+
+A CSV holds **one component per row**; rows sharing an `external_ref` are one
+detection (the sample columns are read from its first row). Accepted columns
+(header names are case-insensitive; any other column is a 422 naming it):
+
+{batches.columns_markdown()}
+
+The answer lists every row (`index`, `status` 201 created / 200 replayed or
+duplicate / 4xx failed, `errors` naming each field, `warnings`) and a
+`summary`. When **every** row failed the answer is 422 with the same
+`results`. With an `Idempotency-Key` header, row *i* is stored under
+`KEY:i`, so the whole batch can be retried; rows with neither an
+`external_ref` nor that header are warned about, and identical ones within one
+batch are stored once.
+"""
 
 
-_SAMPLE_PROPERTIES = ("form", "sold_as", "seized_on", "analyzed_on", "country", "region", "confidence")
-
-
-def _rows_from_sdf(text: str) -> list[dict | str]:
-    """One detection per SDF record; sample fields come from the record's data items."""
-    rows: list[dict | str] = []
-    for record in iter_sdf(text):
-        props = {k.strip().lower(): v.strip() for k, v in record.properties.items()}
-        if record.error is not None:
-            rows.append(f"record {record.index + 1}: {record.error}")
-            continue
-        sample: dict[str, Any] = {k: props[k] for k in _SAMPLE_PROPERTIES if props.get(k)}
-        if props.get("techniques"):
-            sample["techniques"] = [t for t in props["techniques"].replace(",", ";").split(";") if t.strip()]
-        body: dict = {
-            "sample": sample,
-            "components": [{"molfile": record.molblock, "name": props.get("name") or record.title or None}],
-        }
-        if props.get("purity_percent"):
-            body["components"][0]["purity_percent"] = props["purity_percent"]
-        for key in ("external_ref", "case_ref", "notes"):
-            if props.get(key):
-                body[key] = props[key]
-        rows.append(body)
-    return rows
-
-
-@router.post("/detections:batch", summary="Report many detections (JSON list, CSV or SDF)")
+@router.post(
+    "/detections:batch",
+    summary="Report many detections (JSON list, CSV or SDF)",
+    description=BATCH_DESCRIPTION,
+    responses={422: {"description": "an unreadable file, an unknown CSV column, or every row failed"}},
+)
 async def create_detections_batch(
     request: Request,
+    idempotency_key: Annotated[str | None, Header(max_length=180)] = None,
     caller: Principal = Depends(require("lab")),
     state: Node = Depends(node),
 ):
@@ -125,69 +91,100 @@ async def create_detections_batch(
         content_type = "chemical/x-mdl-sdfile" if filename.endswith((".sdf", ".sd")) else "text/csv"
     try:
         text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise invalid([field_error("body", "not UTF-8 text")]) from None
-    rows: list
+    except UnicodeDecodeError as error:
+        raise invalid([field_error("body", f"not UTF-8 text (byte {error.start})")]) from None
+    rows: list[batches.Row]
     if content_type in ("application/json", ""):
         try:
-            rows = json.loads(text)
-        except ValueError as error:
-            raise invalid([field_error("body", f"not JSON: {error}")]) from None
-        if not isinstance(rows, list):
+            items = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise invalid([json_error(error)]) from None
+        if not isinstance(items, list):
             raise invalid([field_error("body", "a JSON list of detections is expected")])
+        rows = batches.rows_from_json(items)
     elif content_type in ("text/csv", "application/csv"):
-        rows = _rows_from_csv(text)
+        rows = batches.rows_from_csv(text)
     elif content_type in ("chemical/x-mdl-sdfile", "application/x-mdl-sdfile", "chemical/x-sdf"):
-        rows = _rows_from_sdf(text)
+        rows = batches.rows_from_sdf(text)
     else:
         raise Problem(415, "Unsupported media type", "send application/json, text/csv or chemical/x-mdl-sdfile")
+    if not rows:
+        raise invalid([field_error("body", "the batch holds no rows")])
     if len(rows) > state.settings.max_batch_rows:
         raise Problem(413, "Content too large", f"at most {state.settings.max_batch_rows} rows per batch")
     # the chemistry of a whole batch must not hold the event loop: other requests go on
-    return await run_in_threadpool(_submit_rows, rows, caller, state)
+    answer = await run_in_threadpool(_submit_rows, rows, idempotency_key, caller, state)
+    if answer["summary"]["failed"] == len(rows):
+        raise batches.every_row_failed(answer["results"], answer["summary"])
+    return answer
 
 
-def _submit_rows(rows: list, caller: Principal, state: Node) -> dict:
+def _submit_rows(rows: list[batches.Row], batch_key: str | None, caller: Principal, state: Node) -> dict:
     results: list[dict[str, Any]] = []
+    first_of: dict[str, int] = {}  # content hash -> index of the row that stored it
+    stored_by_index: dict[int, dict] = {}
     for index, row in enumerate(rows):
-        if isinstance(row, str):
-            results.append({"index": index, "status": 422, "errors": [field_error(f"[{index}]", row)]})
+        entry: dict[str, Any] = {"index": index, "source": row.source}
+        payload, errors = batches.validate(row, index)
+        if payload is None:
+            results.append({**entry, "status": 422, "errors": errors})
             continue
-        try:
-            payload = DetectionIn.model_validate(row)
-            stored = service.submit(
-                state.engine, state.identifier, caller, payload, None, state.detection_listeners
-            )
-        except ValidationError as error:
-            errors = [
-                field_error(
-                    f"[{index}]." + ".".join(str(p) for p in e["loc"]), e["msg"].removeprefix("Value error, ")
+        warnings: list[str] = []
+        key = f"{batch_key}:{index}" if batch_key else None
+        if not payload.external_ref and key is None:
+            digest = service.request_hash(payload)
+            if digest in first_of:
+                earlier = first_of[digest]
+                results.append(
+                    {
+                        **entry,
+                        "status": 200,
+                        "duplicate_of": earlier,
+                        "detection": stored_by_index[earlier],
+                        "warnings": [
+                            f"same content as {rows[earlier].source} (row {earlier}), which has no external_ref: "
+                            "stored once"
+                        ],
+                    }
                 )
-                for e in error.errors()
-            ]
-            results.append({"index": index, "status": 422, "errors": errors})
-            continue
+                continue
+            first_of[digest] = index
+            warnings.append(batches.NO_REF_WARNING)
+        try:
+            stored = service.submit(
+                state.engine, state.identifier, caller, payload, key, state.detection_listeners
+            )
         except Problem as problem:
             results.append(
-                {"index": index, "status": problem.status, "errors": problem.errors, "detail": problem.detail}
+                {
+                    **entry,
+                    "status": problem.status,
+                    "errors": [{**e, "field": f"[{index}].{e['field']}"} for e in problem.errors],
+                    "detail": problem.detail,
+                }
             )
             continue
-        results.append(
-            {
-                "index": index,
-                "status": 201 if stored.created else 200,
-                "detection": service.view(stored.detection, stored.components, caller),
-            }
-        )
+        view = service.view(stored.detection, stored.components, caller)
+        stored_by_index[index] = view
+        result = {**entry, "status": 201 if stored.created else 200, "detection": view}
+        if warnings:
+            result["warnings"] = warnings
+        results.append(result)
     summary = {
         "created": sum(r["status"] == 201 for r in results),
-        "replayed": sum(r["status"] == 200 for r in results),
+        "replayed": sum(r["status"] == 200 and "duplicate_of" not in r for r in results),
+        "duplicates": sum("duplicate_of" in r for r in results),
         "failed": sum(r["status"] >= 400 for r in results),
+        "warnings": sum(len(r.get("warnings", ())) for r in results),
     }
     return {"summary": summary, "results": results}
 
 
-@router.get("/detections", summary="Detections visible to this key, newest first")
+@router.get(
+    "/detections",
+    summary="Detections visible to this key, newest first",
+    dependencies=[Depends(reject_unknown_query)],
+)
 def list_detections(
     country: str | None = None,
     drug_class: Annotated[str | None, Query(alias="class")] = None,
@@ -207,9 +204,13 @@ def list_detections(
         except ValueError as error:
             errors.append(field_error("country", str(error)))
     if drug_class and drug_class not in CLASSES:
-        errors.append(field_error("class", f"one of {', '.join(sorted(CLASSES))}"))
+        errors.append(
+            field_error("class", f"{drug_class!r} is not a class; accepted: {', '.join(sorted(CLASSES))}")
+        )
     if verdict and verdict not in VERDICTS:
-        errors.append(field_error("verdict", f"one of {', '.join(VERDICTS)}"))
+        errors.append(field_error("verdict", f"{verdict!r} is not a verdict; accepted: {', '.join(VERDICTS)}"))
+    if since and until and since > until:
+        errors.append(field_error("until", f"until {until} is before since {since}"))
     if errors:
         raise invalid(errors)
     filters = service.DetectionFilter(country, drug_class, verdict, substance, since, until)

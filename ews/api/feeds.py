@@ -12,13 +12,14 @@ from sqlmodel import Session, col, select
 from alerts.atom import AtomEntry, atom_feed
 from alerts.cap import cap_datetime
 from ews.api.deps import Node, node, optional_principal, require, session
+from ews.api.filters import reject_unknown_query
 from ews.auth import Principal
 from ews.db import utcnow
 from ews.models import Alert, AlertVersion
 from ews.services import feeds
 from ews.services.alert_views import feed_categories, feed_title
 
-router = APIRouter(prefix="/feeds", tags=["feeds"])
+router = APIRouter(prefix="/feeds", tags=["feeds"], dependencies=[Depends(reject_unknown_query)])
 NODE_HEADER = "X-EWS-Node"
 
 

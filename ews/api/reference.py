@@ -12,6 +12,7 @@ from chem.library import ReferenceLibrary, Substance, fingerprint
 from chem.read import read_structure
 from chem.standardize import standardize
 from ews.api.deps import Node, node, principal
+from ews.api.filters import reject_unknown_query
 from ews.auth import Principal
 from ews.problems import field_error, invalid, not_found
 from ews.schemas import MatchIn
@@ -121,7 +122,11 @@ def _by_structure(
     return ranked
 
 
-@router.get("/substances", summary="Search the reference library by name, synonym or structure")
+@router.get(
+    "/substances",
+    summary="Search the reference library by name, synonym or structure",
+    dependencies=[Depends(reject_unknown_query)],
+)
 def search_substances(
     q: str | None = Query(default=None, max_length=200, description="name or synonym (substring)"),
     smiles: str | None = Query(default=None, max_length=10_000, description="structure (SMILES/SMARTS or InChI)"),

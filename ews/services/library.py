@@ -20,6 +20,7 @@ from chem.families import load_families
 from chem.generic import load_definitions
 from chem.library import (
     Control,
+    LibraryError,
     ReferenceLibrary,
     StandardizationCache,
     Substance,
@@ -138,6 +139,13 @@ def load_bundled(engine: Engine, cache_dir: Path | None = None) -> LoadReport:
 def import_list(engine: Engine, path: Path, jurisdiction: str | None, cache_dir: Path | None = None) -> LoadReport:
     """Add a national list: its rows become controls of existing substances (same structure) or new ones."""
     substances = read_list(path)
+    if jurisdiction is None:
+        nameless = next((s for s in substances for c in s.controls if c.jurisdiction is None), None)
+        if nameless is not None:
+            raise LibraryError(
+                f"{path.name}: {nameless.name!r} has no jurisdiction; give --jurisdiction CODE "
+                "or a jurisdiction column, so that its controls are not taken for another country's"
+            )
     skipped = _standardize_all(substances, cache_dir)
     source = f"import:{path.name}"
     code = jurisdiction.upper() if jurisdiction else None

@@ -16,10 +16,11 @@ from sqlmodel import Session, col, func, select
 from alerts.rules import SEVERITIES
 from chem.depict import svg
 from ews.api.deps import Node, node, session
+from ews.api.filters import unknown_query
 from ews.models import Alert, AlertVersion, Detection
-from ews.problems import not_found
+from ews.problems import field_error, not_found
 from ews.schemas import country_code
-from ews.web.i18n import add_words, language
+from ews.web.i18n import add_words, language, words
 from ews.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -59,6 +60,8 @@ add_words(
             "input": "Input",
             "verdict": "Verdict",
             "class": "Class",
+            "form_errors": "Not understood, so nothing was filtered or identified:",
+            "match_limit": "Only the first {shown} of {total} structures were identified; send the rest again, or use the API for more.",
         },
         "es": {
             "home": "Resumen",
@@ -92,6 +95,8 @@ add_words(
             "input": "Entrada",
             "verdict": "Veredicto",
             "class": "Clase",
+            "form_errors": "No se entendió, así que no se filtró ni identificó nada:",
+            "match_limit": "Solo se identificaron las primeras {shown} de {total} estructuras; envíe el resto de nuevo o use la API para más.",
         },
         "pt": {
             "home": "Resumo",
@@ -125,6 +130,8 @@ add_words(
             "input": "Entrada",
             "verdict": "Veredito",
             "class": "Classe",
+            "form_errors": "Não compreendido, por isso nada foi filtrado nem identificado:",
+            "match_limit": "Apenas as primeiras {shown} de {total} estruturas foram identificadas; envie o resto de novo ou use a API para mais.",
         },
         "fr": {
             "home": "Aperçu",
@@ -158,6 +165,8 @@ add_words(
             "input": "Entrée",
             "verdict": "Verdict",
             "class": "Classe",
+            "form_errors": "Non compris : rien n'a été filtré ni identifié :",
+            "match_limit": "Seules les {shown} premières structures sur {total} ont été identifiées ; renvoyez le reste, ou utilisez l'API pour davantage.",
         },
     }
 )
@@ -241,14 +250,33 @@ def alerts_page(
     db: Session = Depends(session),
     state: Node = Depends(node),
 ):
-    severity = severity if severity in SEVERITIES else None
-    try:
-        country = country_code(country) if country else None
-    except ValueError:
-        country = None
-    alerts = public_alerts(db, 100, severity, country)
+    errors = unknown_query(request)
+    severity = (severity or "").strip() or None
+    if severity is not None:
+        known = {s.casefold(): s for s in SEVERITIES}.get(severity.casefold())
+        if known is None:
+            errors.append(
+                field_error("severity", f"{severity!r} is not a severity; accepted: {', '.join(SEVERITIES)}")
+            )
+        severity = known or severity
+    country = (country or "").strip() or None
+    if country is not None:
+        try:
+            country = country_code(country)
+        except ValueError as error:
+            errors.append(field_error("country", str(error)))
+    # a filter that was not understood shows the error, never every alert as if filtered
+    alerts = [] if errors else public_alerts(db, 100, severity, country)
     return render(
-        request, state, "alerts.html", alerts=alerts, severities=SEVERITIES, severity=severity, country=country
+        request,
+        state,
+        "alerts.html",
+        status_code=422 if errors else 200,
+        alerts=alerts,
+        severities=SEVERITIES,
+        severity=severity,
+        country=country,
+        form_errors=errors,
     )
 
 
@@ -294,18 +322,25 @@ def match_submit(
     jurisdiction: str = Form(default="UN"),
     state: Node = Depends(node),
 ):
+    lang = language(request)
+    errors = []
     try:
-        when = date.fromisoformat(as_of) if as_of else date.today()
+        when = date.fromisoformat(as_of.strip()) if as_of.strip() else date.today()
     except ValueError:
-        when = date.today()
+        when = None
+        errors.append(field_error("as_of", f"{as_of!r} is not a date; use YYYY-MM-DD"))
     code = jurisdiction.strip().upper() or "UN"
     if code != "UN":
         try:
             code = country_code(code)
-        except ValueError:
-            code = "UN"
+        except ValueError as error:
+            errors.append(field_error("jurisdiction", f"UN or an ISO 3166-1 alpha-2 code: {error}"))
+    lines = [line.strip() for line in structures.splitlines() if line.strip()]
+    notices = []
+    if len(lines) > MAX_FORM_STRUCTURES:
+        notices.append(words(lang)["match_limit"].format(shown=MAX_FORM_STRUCTURES, total=len(lines)))
     results = []
-    for line in [line.strip() for line in structures.splitlines() if line.strip()][:MAX_FORM_STRUCTURES]:
+    for line in [] if errors or when is None else lines[:MAX_FORM_STRUCTURES]:
         text, _, name = line.partition(" ")
         fmt = "inchi" if text.startswith("InChI=") else "smiles"
         result = state.identifier.identify(text, fmt, name=name.strip() or None, jurisdiction=code, as_of=when)
@@ -318,8 +353,11 @@ def match_submit(
         request,
         state,
         "match.html",
+        status_code=422 if errors else 200,
         structures=structures,
-        as_of=when.isoformat(),
-        jurisdiction=code,
+        as_of=when.isoformat() if when else as_of,
+        jurisdiction=code if not errors else jurisdiction,
         results=results,
+        form_errors=errors,
+        form_notices=[] if errors else notices,
     )

@@ -256,8 +256,8 @@ def test_batch_json_one_bad_row_spares_the_others(client, actors, settings):
     assert response.status_code == 200
     body = response.json()
     assert [r["status"] for r in body["results"]] == [201, 422, 201]
-    assert body["results"][1]["errors"][0]["field"] == "components[0].smiles"
-    assert body["summary"] == {"created": 2, "replayed": 0, "failed": 1}
+    assert body["results"][1]["errors"][0]["field"] == "[1].components[0].smiles"  # the row, then the field
+    assert body["summary"] == {"created": 2, "replayed": 0, "duplicates": 0, "failed": 1, "warnings": 0}
     assert count(settings.database_url, Detection) == 2
 
 
