@@ -18,7 +18,10 @@ Within-batch variation used (sources in docs/profiles.md):
 - tablet mass RSD 2 %, diameter +-0.05 mm;
 - one seizure in ten was cut again downstream (diluted, which normalisation
   to the sum removes) and one in twenty got an extra adulterant;
-- two laboratories: the second does not measure a fixed fifth of the markers.
+- two laboratories: the second does not measure a fixed fifth of the markers;
+- three batches in ten come from the producer of the batch before: the same
+  press (logo, colour, shape, mass, diameter) and cutting agents, a new
+  synthesis — the hardest unlinked pairs.
 
     python -m bench.profile_links [--batches 40] [--seed 7]
 """
@@ -171,8 +174,16 @@ def population(rng: random.Random, batches: int) -> list[tuple[int, Profile]]:
         keys = [f"{scenario.active}-marker-{i}" for i in range(scenario.markers)]
         baselines = [{k: 10 ** rng.uniform(-2.3, 0.3) for k in keys} for _ in range(scenario.routes)]
         second_lab_misses = frozenset(rng.sample(keys, len(keys) // 5))
+        batch = None
         for _ in range(batches):
+            previous = batch
             batch = make_batch(rng, scenario, baselines)
+            if previous is not None and rng.random() < 0.3:
+                # the same producer again: same press and cut, a new synthesis batch
+                batch.adulterants = {k: v * rng.gauss(1.0, 0.1) for k, v in previous.adulterants.items()}
+                batch.diluents = previous.diluents
+                batch.logo, batch.colour, batch.shape = previous.logo, previous.colour, previous.shape
+                batch.mass_mg, batch.diameter_mm = previous.mass_mg, previous.diameter_mm
             for _ in range(rng.randint(3, 7)):
                 unmeasured = second_lab_misses if rng.random() < 0.5 else frozenset()
                 seizures.append((number, seizure(rng, batch, unmeasured)))
@@ -269,7 +280,7 @@ def main() -> None:
     print(f"best combined at FPR <= 0.5 %: {best[1]} + {best[2]}, recall {best[0]:.3f} at score >= {best[3]:.4f}")
     print(
         f"in use (chem.profiles): {profiles.PRETREATMENT} + {profiles.METRIC}, "
-        f"threshold {profiles.LINK_THRESHOLD}, weights {profiles.WEIGHTS}"
+        f"threshold {profiles.LINK_THRESHOLD}, context weight {profiles.CONTEXT_WEIGHT}"
     )
     scores = [(profiles.compare(a, b).score, is_linked) for a, b, is_linked in candidates]
     print()

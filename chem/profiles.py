@@ -25,7 +25,7 @@ prints the ROC from which :data:`METRIC`, :data:`PRETREATMENT` and
 ...     Appearance(colour="Pink", logo="tesla", shape="round", mass_mg=304, diameter_mm=9.1))
 >>> link = compare(a, b)
 >>> round(link.score, 2), link.linked
-(0.98, True)
+(0.96, True)
 >>> link.shared[:3]
 ['MDMA', 'CAFF', 'IMP1']
 """
@@ -51,9 +51,12 @@ every pre-treatment (as Carby-Robinson et al. 2021 found for cocaine)."""
 LINK_THRESHOLD = 0.55
 """Combined score at or above which two seizures are linked: the bench's operating point, chosen for a
 false-positive rate under 0.5 % at the highest recall (see docs/profiles.md for the ROC figures)."""
-WEIGHTS = {"chemistry": 0.6, "cut": 0.2, "physical": 0.2}
-"""Weights of the three parts; a part that cannot be compared (no amounts, no cutting agents on either
-side, no physical characteristics in common) is left out and the others carry the score."""
+CONTEXT_WEIGHT = 0.3
+"""How much disagreement in cutting agents (Jaccard) and physical characteristics lowers the chemical
+similarity: full disagreement multiplies it by 0.7. A part that cannot be compared (no cutting agents on
+either side, no physical characteristic recorded on both) is left out."""
+MIN_FEATURES = 2
+"""A profile needs this many components or physical characteristics besides its active substance(s)."""
 MASS_TOLERANCE = 0.05
 """Tablet masses within 5 % agree (a batch's tablet mass varies by a few percent)."""
 DIAMETER_TOLERANCE_MM = 0.3
@@ -90,6 +93,14 @@ class Profile:
     @property
     def cut(self) -> frozenset[str]:
         return frozenset(c.key for c in self.components if c.role in CUT_ROLES)
+
+    @property
+    def features(self) -> int:
+        """What there is to link on besides the active substance: other components and physical traits."""
+        others = sum(1 for c in self.components if c.role != "active")
+        a = self.appearance
+        physical = sum(1 for v in (a.colour, a.logo, a.shape, a.mass_mg, a.diameter_mm) if v)
+        return others + physical
 
     @property
     def amounts(self) -> dict[str, float]:
@@ -259,29 +270,34 @@ def compare(
     pretreatment: str = PRETREATMENT,
     threshold: float = LINK_THRESHOLD,
 ) -> Link:
-    """The link score of two profiles: the weighted mean of the parts both can be compared on.
+    """The link score of two profiles: their chemical similarity, lowered where the cutting agents
+    and the physical characteristics disagree.
 
-    Two seizures with different active substances are never linked: a batch is one recipe.
+    Two seizures with different active substances are never linked: a batch is one recipe. Nor is a
+    profile with fewer than :data:`MIN_FEATURES` features besides its active substance: "cocaine, 80 %"
+    matches every other pure cocaine and says nothing about a common source.
     """
     parts: dict[str, float] = {}
     if not (a.actives & b.actives) and (a.actives or b.actives):
         return Link(0.0, False, {}, [])
+    if a.features < MIN_FEATURES or b.features < MIN_FEATURES:
+        return Link(0.0, False, {}, [])
     chem = chemistry(a, b, metric, pretreatment)
-    if chem is not None:
-        parts["chemistry"] = chem
+    if chem is None:
+        # only the presence of components was reported: a Jaccard index over all of them
+        chem = jaccard(frozenset(c.key for c in a.components), frozenset(c.key for c in b.components)) or 0.0
+    parts["chemistry"] = chem
     cut = jaccard(a.cut, b.cut)
     if cut is not None:
         parts["cut"] = cut
     phys, agreeing = physical(a.appearance, b.appearance)
     if phys is not None:
         parts["physical"] = phys
-    if "chemistry" not in parts and "cut" not in parts:
-        # presence of the same markers is all there is: a Jaccard on every component
-        keys_a = frozenset(c.key for c in a.components)
-        keys_b = frozenset(c.key for c in b.components)
-        parts["chemistry"] = jaccard(keys_a, keys_b) or 0.0
-    weight = sum(WEIGHTS[name] for name in parts)
-    score = sum(WEIGHTS[name] * value for name, value in parts.items()) / weight
+    context = [parts[name] for name in ("cut", "physical") if name in parts]
+    agreement = sum(context) / len(context) if context else 1.0
+    # the chemistry decides (a batch is a synthesis); what it was cut with and pressed into can only
+    # confirm or weaken it: two batches from one press and one cut stay apart
+    score = chem * (1.0 - CONTEXT_WEIGHT + CONTEXT_WEIGHT * agreement)
     keys_b = {c.key for c in b.components}
     order = {"active": 0, "adulterant": 1, "diluent": 2, "impurity": 3, "by_product": 3, "unknown": 4}
     shared_components = []

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ews import problems, web
-from ews.api import admin, alerts, detections, feeds, health, peers, reference, subscriptions
+from ews.api import admin, alerts, detections, dossier, feeds, health, peers, profiles, reference, subscriptions
 from ews.api.deps import Node
 from ews.config import Settings, get_settings
 from ews.db import engine_for
@@ -21,6 +21,7 @@ from ews.services.alerting import Alerting
 from ews.services.feeds import FeedRecorder
 from ews.services.identify import Identifier
 from ews.services.library import LibraryHolder
+from ews.services.links import Linker
 
 
 class BodyLimit:
@@ -106,7 +107,7 @@ def build_node(settings: Settings) -> Node:
         library=holder,
         identifier=Identifier(holder),
         alerting=alerting,
-        detection_listeners=[alerting, FeedRecorder(settings.node_id)],
+        detection_listeners=[alerting, Linker(alerting), FeedRecorder(settings.node_id)],
     )
 
 
@@ -128,7 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.node = node
     problems.install(app)
-    for module in (health, detections, reference, alerts, subscriptions, feeds, peers, admin):
+    for module in (health, detections, profiles, dossier, reference, alerts, subscriptions, feeds, peers, admin):
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

@@ -1,0 +1,186 @@
+"""Seizure profiles: stored and validated, linked across labs and countries, clusters and their alert."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from ews.db import engine_for
+from ews.models import Alert, FeedEntry
+
+MDMA = "CNC(C)Cc1ccc2OCOc2c1"
+CAFFEINE = "Cn1cnc2c1c(=O)n(C)c(=O)n2C"
+PARACETAMOL = "CC(=O)Nc1ccc(O)cc1"
+LACTOSE = "OC[C@H]1O[C@@H](O[C@H]2[C@H](O)[C@@H](O)C(O)O[C@@H]2CO)[C@H](O)[C@@H](O)[C@H]1O"
+# MDMA route markers (reductive amination of PMK / Leuckart)
+PMK = "CC(=O)Cc1ccc2OCOc2c1"  # 3,4-methylenedioxyphenyl-2-propanone, unreacted precursor
+MDA = "CC(N)Cc1ccc2OCOc2c1"  # by-product
+N_FORMYL_MDMA = "CC(Cc1ccc2OCOc2c1)N(C)C=O"  # Leuckart intermediate
+MDP2P_ALCOHOL = "CC(O)Cc1ccc2OCOc2c1"  # reductive-amination by-product
+ISOTONITAZENE = "CCN(CC)CCn1c(Cc2ccc(OC(C)C)cc2)nc2cc([N+](=O)[O-])ccc21"
+NITAZENE_PRECURSOR = "CCN(CC)CCNc1ccc([N+](=O)[O-])cc1N"  # N1-(2-diethylaminoethyl)-4-nitro-o-phenylenediamine
+
+
+def tablet(ref, country, amounts, adulterant=CAFFEINE, logo="Tesla", mass=312.0, seized="2026-10-02"):
+    """An MDMA tablet whose route markers come in ``amounts`` (mg per tablet)."""
+    mdma, adulterant_mg, pmk, mda, formyl, alcohol = amounts
+    components = [
+        {"smiles": MDMA, "name": "MDMA", "amount_mg": mdma, "role": "active", "enantiomer_ratio": 50},
+        {"smiles": adulterant, "amount_mg": adulterant_mg, "role": "adulterant"},
+        {"smiles": LACTOSE, "name": "lactose", "role": "diluent"},
+        {"smiles": PMK, "name": "PMK", "amount_mg": pmk, "role": "impurity"},
+        {"smiles": MDA, "name": "MDA", "amount_mg": mda, "role": "by_product"},
+        {"smiles": N_FORMYL_MDMA, "name": "N-formyl-MDMA", "amount_mg": formyl, "role": "by_product"},
+        {"smiles": MDP2P_ALCOHOL, "name": "MDP-2-P alcohol", "amount_mg": alcohol, "role": "by_product"},
+    ]
+    return {
+        "external_ref": ref,
+        "sample": {
+            "form": "tablet",
+            "seized_on": seized,
+            "country": country,
+            "sold_as": "éxtasis",
+            "appearance": {
+                "colour": "pink",
+                "logo": logo,
+                "shape": "round",
+                "mass_mg": mass,
+                "diameter_mm": 9.0,
+                "packaging": "zip bag",
+            },
+        },
+        "components": components,
+        "case_ref": "PRIVATE-CASE",
+        "notes": "PRIVATE-NOTES",
+    }
+
+
+BATCH_A = (118.0, 20.0, 0.60, 0.35, 0.08, 0.020)
+BATCH_A_AGAIN = (109.0, 21.5, 0.66, 0.31, 0.09, 0.018)  # the same batch: a few % on majors, more on traces
+BATCH_B = (95.0, 20.0, 0.05, 1.10, 0.40, 0.300)  # another batch of the same route and press
+
+
+def post(client, actor, body, status=201):
+    response = client.post("/api/v1/detections", json=body, headers=actor.headers)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def test_a_profile_is_stored_returned_and_shared_without_private_fields(client, actors, settings):
+    created = post(client, actors["lab_co"], tablet("PROFILE-1", "CO", BATCH_A))
+    got = client.get(f"/api/v1/detections/{created['id']}", headers=actors["authority_co"].headers).json()
+    assert got["sample"]["appearance"] == {
+        "colour": "pink",
+        "logo": "Tesla",
+        "shape": "round",
+        "mass_mg": 312.0,
+        "diameter_mm": 9.0,
+        "packaging": "zip bag",
+    }
+    roles = [(c["role"], c["amount_mg"]) for c in got["components"]]
+    assert roles[0] == ("active", 118.0) and roles[2] == ("diluent", None) and roles[4] == ("by_product", 0.35)
+    assert got["components"][0]["enantiomer_ratio"] == 50
+    assert got["components"][3]["substance"] is not None  # PMK: identified like any other component
+    assert "case_ref" not in got
+    with Session(engine_for(settings.database_url)) as session:
+        entry = session.exec(select(FeedEntry).where(FeedEntry.kind == "detection")).one()
+    assert entry.payload["sample"]["appearance"]["logo"] == "Tesla"
+    assert [c["role"] for c in entry.payload["components"]][:2] == ["active", "adulterant"]
+    assert "PRIVATE" not in str(entry.payload)
+
+
+def test_bad_profile_fields_are_422_naming_the_field(client, actors):
+    body = tablet("PROFILE-BAD", "CO", BATCH_A)
+    body["components"][0]["role"] = "main"
+    body["components"][1]["amount_mg"] = -3
+    body["sample"]["appearance"]["diameter_mm"] = 0
+    body["sample"]["appearance"]["weight"] = 300
+    response = client.post("/api/v1/detections", json=body, headers=actors["lab_co"].headers)
+    assert response.status_code == 422
+    errors = {e["field"]: e["message"] for e in response.json()["errors"]}
+    assert errors["components[0].role"].startswith("must be one of active, adulterant, diluent, impurity")
+    assert "components[1].amount_mg" in errors
+    assert "sample.appearance.diameter_mm" in errors
+    assert "sample.appearance.weight" in errors
+    listed = client.get("/api/v1/detections", headers=actors["lab_co"].headers).json()["items"]
+    assert listed == []
+
+
+def test_seizures_of_one_batch_are_linked_across_labs_and_countries_and_not_with_another_batch(client, actors):
+    a_co = post(client, actors["lab_co"], tablet("A-CO", "CO", BATCH_A))
+    b_co = post(client, actors["lab_co2"], tablet("B-CO", "CO", BATCH_B, seized="2026-10-05"))
+    a_mx = post(client, actors["lab_mx"], tablet("A-MX", "MX", BATCH_A_AGAIN, mass=305.0, seized="2026-10-20"))
+
+    regional = actors["regional"].headers
+    links = client.get(f"/api/v1/detections/{a_mx['id']}/links", headers=regional).json()
+    assert [item["detection"]["id"] for item in links] == [a_co["id"]]
+    link = links[0]
+    assert link["score"] >= 0.55
+    shared = {"MDMA", "caffeine", "3,4-methylenedioxyphenyl-2-propanone", "tenamfetamine", "logo", "mass_mg"}
+    assert shared <= set(link["shared"])
+    assert link["detection"]["sample"]["country"] == "CO"
+    assert link["detection"]["sample"]["seized_on"] == "2026-10-02"
+    assert "case_ref" not in str(link) and "PRIVATE" not in str(link)
+    # the other batch is linked to neither
+    assert client.get(f"/api/v1/detections/{b_co['id']}/links", headers=regional).json() == []
+    back = client.get(f"/api/v1/detections/{a_co['id']}/links", headers=regional).json()
+    assert [item["detection"]["id"] for item in back] == [a_mx["id"]]
+
+
+def test_links_show_only_detections_the_caller_may_see(client, actors):
+    a_co = post(client, actors["lab_co"], tablet("V-CO", "CO", BATCH_A))
+    a_co2 = post(client, actors["lab_co2"], tablet("V-CO2", "CO", BATCH_A_AGAIN))
+    a_mx = post(client, actors["lab_mx"], tablet("V-MX", "MX", BATCH_A_AGAIN, seized="2026-10-21"))
+
+    def linked(actor, detection):
+        response = client.get(f"/api/v1/detections/{detection['id']}/links", headers=actors[actor].headers)
+        return response.status_code, sorted(
+            i["detection"]["id"] for i in response.json()
+        ) if response.is_success else []
+
+    assert linked("regional", a_co) == (200, sorted([a_co2["id"], a_mx["id"]]))
+    assert linked("authority_co", a_co) == (200, [a_co2["id"]])  # not Mexico's
+    assert linked("authority_mx", a_mx) == (200, [])  # both links lead to Colombia
+    assert linked("lab_co", a_co) == (200, [])  # a lab reads only its own detections
+    assert linked("lab_mx", a_co)[0] == 404  # nor may it ask about another lab's
+    assert client.get(f"/api/v1/detections/{a_co['id']}/links").status_code == 401
+
+
+def nitazene_powder(ref, country, purity, precursor, caffeine, seized):
+    return {
+        "external_ref": ref,
+        "sample": {"form": "powder", "seized_on": seized, "country": country, "sold_as": "heroin"},
+        "components": [
+            {"smiles": ISOTONITAZENE, "name": "isotonitazene", "purity_percent": purity, "role": "active"},
+            {"smiles": CAFFEINE, "purity_percent": caffeine, "role": "adulterant"},
+            {"smiles": PARACETAMOL, "purity_percent": 30.0, "role": "adulterant"},
+            {"smiles": NITAZENE_PRECURSOR, "purity_percent": precursor, "role": "impurity"},
+        ],
+    }
+
+
+def test_a_cross_border_cluster_of_an_opioid_raises_one_alert(client, actors, settings):
+    post(client, actors["lab_co"], nitazene_powder("N-1", "CO", 4.0, 0.20, 12.0, "2026-09-01"))
+    post(client, actors["lab_co2"], nitazene_powder("N-2", "CO", 4.2, 0.19, 12.5, "2026-09-15"))
+    assert not [a for a in _alerts(settings) if a.rule == "linked_cluster"]  # one country: no such alert
+    third = post(client, actors["lab_mx"], nitazene_powder("N-3", "MX", 3.9, 0.21, 11.8, "2026-10-01"))
+    post(client, actors["lab_mx"], nitazene_powder("N-4", "MX", 4.1, 0.20, 12.2, "2026-10-09"))
+    raised = [a for a in _alerts(settings) if a.rule == "linked_cluster"]
+    assert len(raised) == 1
+    alert = raised[0]
+    assert alert.countries == ["CO", "MX"] and alert.severity == "Severe" and alert.detection_count == 4
+    assert "Colombia" in alert.headline and "Mexico" in alert.headline
+    assert "perfil químico" in alert.texts["es"]["headline"]
+
+    clusters = client.get("/api/v1/clusters").json()["items"]
+    assert len(clusters) == 1 and clusters[0]["countries"] == ["CO", "MX"] and clusters[0]["size"] == 4
+    graph = client.get(f"/api/v1/clusters/{clusters[0]['id']}").json()
+    assert len(graph["nodes"]) == 4 and len(graph["links"]) == 6
+    assert graph["timeline"] == [{"month": "2026-09", "detections": 2}, {"month": "2026-10", "detections": 2}]
+    assert graph["alert_id"] == alert.id
+    assert third["id"] in {n["id"] for n in graph["nodes"]}
+    assert "PRIVATE" not in str(graph)
+
+
+def _alerts(settings) -> list[Alert]:
+    with Session(engine_for(settings.database_url)) as session:
+        return list(session.exec(select(Alert)).all())
