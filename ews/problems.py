@@ -73,7 +73,7 @@ def problem_response(problem: Problem, request: Request | None = None) -> JSONRe
     )
 
 
-def _location(loc: tuple) -> str:
+def field_path(loc: tuple) -> str:
     """Pydantic's error location as a readable field path: components[0].smiles."""
     parts: list[str] = []
     for item in loc:
@@ -114,7 +114,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError):
         errors = [
-            field_error(_location(tuple(e.get("loc", ()))), _message(e), e.get("type", "invalid"))
+            field_error(field_path(tuple(e.get("loc", ()))), _message(e), e.get("type", "invalid"))
             for e in error.errors()
         ]
         return problem_response(invalid(errors), request)

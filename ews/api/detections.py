@@ -19,7 +19,7 @@ from chem.match import VERDICTS
 from chem.read import iter_sdf
 from ews.api.deps import Node, node, require, session
 from ews.auth import Principal
-from ews.problems import Problem, field_error, invalid
+from ews.problems import Problem, field_error, field_path, invalid
 from ews.schemas import DetectionIn, country_code
 from ews.services import detections as service
 
@@ -45,6 +45,9 @@ def create_detection(
     return JSONResponse(body, status_code=201 if stored.created else 200)
 
 
+_APPEARANCE_COLUMNS = ("colour", "logo", "shape", "mass_mg", "diameter_mm", "packaging")
+
+
 def _rows_from_csv(text: str) -> list[dict]:
     """CSV rows (one component each) grouped into detections by external_ref."""
     reader = csv.DictReader(io.StringIO(text))
@@ -63,6 +66,9 @@ def _rows_from_csv(text: str) -> list[dict]:
             }
             if row.get("techniques"):
                 sample["techniques"] = [t for t in row["techniques"].replace(",", ";").split(";") if t.strip()]
+            appearance = {k: row[k] for k in _APPEARANCE_COLUMNS if row.get(k)}
+            if appearance:
+                sample["appearance"] = appearance
             grouped[key] = {"sample": sample, "components": []}
             if row.get("external_ref"):
                 grouped[key]["external_ref"] = row["external_ref"]
@@ -73,8 +79,9 @@ def _rows_from_csv(text: str) -> list[dict]:
         component = {"smiles": row.get("smiles")}
         if row.get("name"):
             component["name"] = row["name"]
-        if row.get("purity_percent"):
-            component["purity_percent"] = row["purity_percent"]
+        for column in ("purity_percent", "amount_mg", "role", "enantiomer_ratio"):
+            if row.get(column):
+                component[column] = row[column]
         grouped[key]["components"].append(component)
     return [grouped[k] for k in order]
 
@@ -159,9 +166,7 @@ def _submit_rows(rows: list, caller: Principal, state: Node) -> dict:
             )
         except ValidationError as error:
             errors = [
-                field_error(
-                    f"[{index}]." + ".".join(str(p) for p in e["loc"]), e["msg"].removeprefix("Value error, ")
-                )
+                field_error(f"[{index}]." + field_path(tuple(e["loc"])), e["msg"].removeprefix("Value error, "))
                 for e in error.errors()
             ]
             results.append({"index": index, "status": 422, "errors": errors})

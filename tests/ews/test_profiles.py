@@ -184,3 +184,29 @@ def test_a_cross_border_cluster_of_an_opioid_raises_one_alert(client, actors, se
 def _alerts(settings) -> list[Alert]:
     with Session(engine_for(settings.database_url)) as session:
         return list(session.exec(select(Alert)).all())
+
+
+def test_csv_batches_carry_profile_columns(client, actors):
+    csv_text = (
+        "external_ref,country,form,seized_on,logo,colour,shape,mass_mg,diameter_mm,name,smiles,amount_mg,role\n"
+        f"CSV-P1,CO,tablet,2026-10-01,Tesla,pink,round,310,9.0,MDMA,{MDMA},112,active\n"
+        f"CSV-P1,CO,tablet,2026-10-01,Tesla,pink,round,310,9.0,caffeine,{CAFFEINE},20,adulterant\n"
+        f"CSV-P2,CO,tablet,2026-10-02,Tesla,pink,round,310,9.0,MDMA,{MDMA},112,main\n"
+    )
+    response = client.post(
+        "/api/v1/detections:batch",
+        files={"file": ("batch.csv", csv_text, "text/csv")},
+        headers=actors["lab_co"].headers,
+    )
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == [201, 422]
+    stored = results[0]["detection"]
+    assert stored["sample"]["appearance"] == {
+        "colour": "pink",
+        "logo": "Tesla",
+        "shape": "round",
+        "mass_mg": 310.0,
+        "diameter_mm": 9.0,
+    }
+    assert [(c["role"], c["amount_mg"]) for c in stored["components"]] == [("active", 112.0), ("adulterant", 20.0)]
+    assert results[1]["errors"][0]["field"] == "[1].components[0].role"
