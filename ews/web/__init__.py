@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ews.web import public
+from ews.web import clusters, public
 
 router = APIRouter(include_in_schema=False)
-for area in (public,):
+for area in (public, clusters):
     router.include_router(area.router)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import Session, select
 
+from ews.app import create_app
 from ews.db import engine_for
 from ews.models import Alert, FeedEntry
+from tests.browser import console_errors, offsite_requests
+from tests.support import running
 
 MDMA = "CNC(C)Cc1ccc2OCOc2c1"
 CAFFEINE = "Cn1cnc2c1c(=O)n(C)c(=O)n2C"
@@ -210,3 +214,28 @@ def test_csv_batches_carry_profile_columns(client, actors):
     }
     assert [(c["role"], c["amount_mg"]) for c in stored["components"]] == [("active", 112.0), ("adulterant", 20.0)]
     assert results[1]["errors"][0]["field"] == "[1].components[0].role"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_cluster_pages_draw_the_link_chart_and_timeline(browser, client, actors, settings):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    post(client, actors["lab_co"], nitazene_powder("W-1", "CO", 4.0, 0.20, 12.0, "2026-09-01"))
+    post(client, actors["lab_mx"], nitazene_powder("W-2", "MX", 4.1, 0.21, 12.3, "2026-10-03"))
+    post(client, actors["lab_mx"], nitazene_powder("W-3", "MX", 3.9, 0.20, 11.9, "2026-10-12"))
+    with running(create_app(settings)) as base:
+        browser.get(f"{base}/clusters?lang=es")
+        assert "Incautaciones vinculadas" in browser.find_element(By.TAG_NAME, "h1").text
+        rows = browser.find_elements(By.CSS_SELECTOR, "#clusters tr")
+        assert len(rows) == 2 and "CO, MX" in rows[1].text
+        rows[1].find_element(By.TAG_NAME, "a").click()
+        WebDriverWait(browser, 30).until(
+            lambda d: d.find_element(By.ID, "link-chart").get_attribute("data-ready") == "true"
+        )
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#link-chart circle.seizure")) == 3
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#link-chart line.link")) == 3
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#timeline rect.month")) == 2
+        assert "PRIVATE" not in browser.page_source
+        assert offsite_requests(browser) == []
+        assert console_errors(browser) == []
