@@ -239,3 +239,44 @@ def test_cluster_pages_draw_the_link_chart_and_timeline(browser, client, actors,
         assert "PRIVATE" not in browser.page_source
         assert offsite_requests(browser) == []
         assert console_errors(browser) == []
+
+
+def test_links_cross_the_federation_on_shared_fields(client, actors, settings, tmp_path, sqlite_template):
+    """Mexico's node reports a seizure; this node imports it from the detections feed and links it."""
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from ews.config import Settings
+    from ews.db import session_scope
+    from ews.services.federation import Federation, register_peer
+    from tests.conftest import make_actor
+
+    path = tmp_path / "node-mx.db"
+    shutil.copy(sqlite_template, path)
+    settings_mx = Settings(
+        database_url=f"sqlite:///{path}", cache_dir=settings.cache_dir, node_id="node-mx", scheduler="off"
+    )
+    lab_mx = make_actor(settings_mx.database_url, "lab", "MX", "Laboratorio Monterrey")
+    partner = make_actor(settings_mx.database_url, "regional", None, "partner")
+    with TestClient(create_app(settings_mx)) as client_mx:
+        post(client_mx, lab_mx, tablet("FED-MX", "MX", BATCH_A_AGAIN, seized="2026-10-20"))
+        page = client_mx.get("/feeds/detections.json", headers=partner.headers).json()
+    assert "PRIVATE" not in str(page) and page["items"][0]["data"]["sample"]["appearance"]["logo"] == "Tesla"
+
+    local = post(client, actors["lab_co"], tablet("FED-CO", "CO", BATCH_A))
+    state = client.app.state.node
+    federation = Federation(settings, state.engine, state.alerting, state.identifier)
+    try:
+        with session_scope(state.engine) as session:
+            peer = register_peer(session, "https://ews.mx.example", "token")
+            imported = federation.import_detection(session, peer, page["items"][0])
+            assert imported is not None
+            imported_id = imported.id
+    finally:
+        federation.shutdown()
+    links = client.get(f"/api/v1/detections/{local['id']}/links", headers=actors["regional"].headers).json()
+    assert [item["detection"]["id"] for item in links] == [imported_id]
+    assert links[0]["detection"]["origin"]["node"] == "node-mx"
+    assert links[0]["detection"]["sample"]["country"] == "MX"
+    assert {"MDMA", "logo"} <= set(links[0]["shared"])
