@@ -156,11 +156,29 @@ def _day(detection: Detection) -> date:
     return detection.seized_on or detection.created_at.date()
 
 
+def _months_between(first: str, last: str) -> list[str]:
+    """Every month from ``first`` to ``last`` (YYYY-MM), both included.
+
+    >>> _months_between("2025-11", "2026-02")
+    ['2025-11', '2025-12', '2026-01', '2026-02']
+    """
+    if not first or not last:
+        return []
+    year, month = int(first[:4]), int(first[5:7])
+    months = []
+    while f"{year:04d}-{month:02d}" <= last and len(months) < 600:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
 def _occurrence(session: Session, rows: list[tuple[Detection, DetectionComponent]], key: str) -> dict:
     detections = list({d.id: d for d, _ in rows}.values())
     by_month: dict[str, Counter] = {}
     for d in detections:
         by_month.setdefault(_day(d).strftime("%Y-%m"), Counter())[d.country] += 1
+    for month in _months_between(min(by_month, default=""), max(by_month, default="")):
+        by_month.setdefault(month, Counter())  # a month without detections is a figure too
     countries = sorted({d.country for d in detections})
     first: dict[str, Detection] = {}
     for d in sorted(detections, key=lambda d: (_day(d), d.created_at)):
