@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
+from chem.profiles import LINK_THRESHOLD
 from ews.app import create_app
 from ews.db import engine_for
 from ews.models import Alert, FeedEntry
@@ -118,7 +119,7 @@ def test_seizures_of_one_batch_are_linked_across_labs_and_countries_and_not_with
     links = client.get(f"/api/v1/detections/{a_mx['id']}/links", headers=regional).json()
     assert [item["detection"]["id"] for item in links] == [a_co["id"]]
     link = links[0]
-    assert link["score"] >= 0.55
+    assert link["score"] >= LINK_THRESHOLD
     shared = {"MDMA", "caffeine", "3,4-methylenedioxyphenyl-2-propanone", "tenamfetamine", "logo", "mass_mg"}
     assert shared <= set(link["shared"])
     assert link["detection"]["sample"]["country"] == "CO"
