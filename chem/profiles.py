@@ -53,8 +53,8 @@ LINK_THRESHOLD = 0.60
 rate was 0.37 % and 0.48 % on two generated populations, too close to the 0.5 % target; 0.60 keeps it
 near 0.2 % at a recall of about 0.90 (python -m bench.profile_links; figures in docs/profiles.md)."""
 CONTEXT_WEIGHT = 0.3
-"""How much disagreement in cutting agents (Jaccard) and physical characteristics lowers the chemical
-similarity: full disagreement multiplies it by 0.7. A part that cannot be compared (no cutting agents on
+"""How much disagreement in cutting agents (Jaccard), physical characteristics and enantiomer ratios
+lowers the chemical similarity: full disagreement multiplies it by 0.7. A part that cannot be compared (no cutting agents on
 either side, no physical characteristic recorded on both) is left out."""
 MIN_FEATURES = 2
 """A profile needs this many components or physical characteristics besides its active substance(s)."""
@@ -62,6 +62,8 @@ MASS_TOLERANCE = 0.05
 """Tablet masses within 5 % agree (a batch's tablet mass varies by a few percent)."""
 DIAMETER_TOLERANCE_MM = 0.3
 """Tablet diameters within 0.3 mm agree (one punch, measuring error of a calliper)."""
+ENANTIOMER_TOLERANCE = 5.0
+"""Enantiomer ratios of the same component within 5 percentage points agree."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,9 @@ class Component:
     role: str = "unknown"
     amount: float | None = None
     """Its share of the sample in percent (w/w); None when only its presence was reported."""
+    enantiomer_ratio: float | None = None
+    """Share of the (R)- or (+)-enantiomer in percent, where measured: it tells synthesis routes apart
+    (methamfetamine from ephedrine is one enantiomer, from P2P racemic)."""
 
 
 @dataclass(frozen=True)
@@ -254,6 +259,23 @@ def physical(a: Appearance, b: Appearance) -> tuple[float | None, list[str]]:
     return (len(agree) / compared if compared else None), agree
 
 
+def enantiomers(a: Profile, b: Profile) -> float | None:
+    """The share of components with an enantiomer ratio on both sides whose ratios agree.
+
+    >>> racemic = Profile((Component("MA", "active", 70.0, 50.0),))
+    >>> ephedrine_route = Profile((Component("MA", "active", 72.0, 99.0),))
+    >>> enantiomers(racemic, ephedrine_route)
+    0.0
+    """
+    ratios_b = {c.key: c.enantiomer_ratio for c in b.components if c.enantiomer_ratio is not None}
+    compared = [
+        abs(c.enantiomer_ratio - ratios_b[c.key]) <= ENANTIOMER_TOLERANCE
+        for c in a.components
+        if c.enantiomer_ratio is not None and c.key in ratios_b
+    ]
+    return sum(compared) / len(compared) if compared else None
+
+
 @dataclass(frozen=True)
 class Link:
     score: float
@@ -294,7 +316,12 @@ def compare(
     phys, agreeing = physical(a.appearance, b.appearance)
     if phys is not None:
         parts["physical"] = phys
-    context = [parts[name] for name in ("cut", "physical") if name in parts]
+    chirality = enantiomers(a, b)
+    if chirality is not None:
+        parts["enantiomers"] = chirality
+        if chirality == 1.0:
+            agreeing.append("enantiomer_ratio")
+    context = [parts[name] for name in ("cut", "physical", "enantiomers") if name in parts]
     agreement = sum(context) / len(context) if context else 1.0
     # the chemistry decides (a batch is a synthesis); what it was cut with and pressed into can only
     # confirm or weaken it: two batches from one press and one cut stay apart

@@ -45,7 +45,7 @@ def profile_of(detection: Detection, components: Iterable[DetectionComponent]) -
     for c in components:
         role = c.role or ("active" if is_main(c) else "adulterant")
         amount = profiles.amount_percent(c.purity_percent, c.amount_mg, mass)
-        items.append(Component(c.skeleton_key, role, amount))
+        items.append(Component(c.skeleton_key, role, amount, c.enantiomer_ratio))
     return Profile(
         tuple(items),
         Appearance(
