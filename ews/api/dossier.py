@@ -26,6 +26,11 @@ _templates = Environment(
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
+        "v_controlled": "controlled",
+        "v_precursor": "precursor",
+        "v_analog": "analog of a controlled substance",
+        "v_known": "known, not controlled",
+        "v_no_match": "no match",
         "title": "Substance dossier",
         "subtitle": "for expedited national and international control",
         "identity": "Identity",
@@ -83,6 +88,11 @@ WORDS: dict[str, dict[str, str]] = {
         "laboratory is included.",
     },
     "es": {
+        "v_controlled": "fiscalizada",
+        "v_precursor": "precursor",
+        "v_analog": "análogo de una sustancia fiscalizada",
+        "v_known": "conocida, no fiscalizada",
+        "v_no_match": "sin coincidencia",
         "title": "Expediente de la sustancia",
         "subtitle": "para la fiscalización nacional e internacional acelerada",
         "identity": "Identidad",
@@ -140,6 +150,11 @@ WORDS: dict[str, dict[str, str]] = {
         "se incluye nada privado de un laboratorio.",
     },
     "pt": {
+        "v_controlled": "controlada",
+        "v_precursor": "precursor",
+        "v_analog": "análogo de uma substância controlada",
+        "v_known": "conhecida, não controlada",
+        "v_no_match": "sem correspondência",
         "title": "Dossiê da substância",
         "subtitle": "para o controle nacional e internacional acelerado",
         "identity": "Identidade",
@@ -197,6 +212,11 @@ WORDS: dict[str, dict[str, str]] = {
         "de um laboratório é incluído.",
     },
     "fr": {
+        "v_controlled": "contrôlée",
+        "v_precursor": "précurseur",
+        "v_analog": "analogue d'une substance contrôlée",
+        "v_known": "connue, non contrôlée",
+        "v_no_match": "aucune correspondance",
         "title": "Dossier de la substance",
         "subtitle": "pour un contrôle national et international accéléré",
         "identity": "Identité",
