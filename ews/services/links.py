@@ -15,6 +15,8 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from alerts.rules import ClusterFacts, linked_cluster
@@ -133,27 +135,15 @@ class Linker:
     def _cluster(
         self, session: Session, detection: Detection, linked: list[Detection], components: list[DetectionComponent]
     ) -> LinkCluster:
-        """Join the detection and its linked ones into one cluster, merging clusters it bridges."""
+        """Join the detection and its linked ones into one cluster, merging clusters it bridges.
+
+        Two submissions linking to one earlier detection may race: memberships are inserted with
+        ON CONFLICT DO NOTHING and read back, and a cluster another transaction committed meanwhile
+        is merged like any other."""
         ids = [detection.id, *(d.id for d in linked)]
-        memberships = session.exec(select(ClusterMember).where(col(ClusterMember.detection_id).in_(ids))).all()
-        cluster_ids = sorted({m.cluster_id for m in memberships})
-        clusters = (
-            list(session.exec(select(LinkCluster).where(col(LinkCluster.id).in_(cluster_ids))).all())
-            if cluster_ids
-            else []
-        )
+        clusters = self._clusters_of(session, ids)
         if clusters:
-            clusters.sort(key=lambda c: (c.created_at, c.id))
             target = clusters[0]
-            for absorbed in clusters[1:]:
-                session.execute(
-                    update(ClusterMember)
-                    .where(col(ClusterMember.cluster_id) == absorbed.id)
-                    .values(cluster_id=target.id)
-                )
-                target.alert_id = target.alert_id or absorbed.alert_id
-                session.flush()
-                session.delete(absorbed)
         else:
             main = next((c for c in components if is_main(c)), components[0])
             target = LinkCluster(
@@ -164,16 +154,47 @@ class Linker:
             )
             session.add(target)
             session.flush()
-        members = {m.detection_id for m in memberships}
-        for detection_id in ids:
-            if detection_id not in members:
-                session.add(ClusterMember(detection_id=detection_id, cluster_id=target.id))
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        table = ClusterMember.__table__  # type: ignore[attr-defined]
+        session.execute(
+            insert(table)
+            .values([{"detection_id": i, "cluster_id": target.id} for i in ids])
+            .on_conflict_do_nothing(index_elements=["detection_id"])
+        )
+        for absorbed in self._clusters_of(session, ids):
+            if absorbed.id == target.id:
+                continue
+            session.execute(
+                update(ClusterMember)
+                .where(col(ClusterMember.cluster_id) == absorbed.id)
+                .values(cluster_id=target.id)
+            )
+            target.alert_id = target.alert_id or absorbed.alert_id
+            session.flush()
+            session.delete(absorbed)
         session.flush()
         self._summarise(session, target)
         return target
 
     @staticmethod
+    def _clusters_of(session: Session, ids: list[str]) -> list[LinkCluster]:
+        """The clusters these detections belong to, oldest first."""
+        cluster_ids = sorted(
+            set(
+                session.exec(
+                    select(ClusterMember.cluster_id).where(col(ClusterMember.detection_id).in_(ids))
+                ).all()
+            )
+        )
+        if not cluster_ids:
+            return []
+        clusters = list(session.exec(select(LinkCluster).where(col(LinkCluster.id).in_(cluster_ids))).all())
+        return sorted(clusters, key=lambda c: (c.created_at, c.id))
+
+    @staticmethod
     def _summarise(session: Session, cluster: LinkCluster) -> None:
+        # the cluster's row lock orders concurrent writers: whoever counts last counts everyone
+        session.exec(select(LinkCluster.id).where(LinkCluster.id == cluster.id).with_for_update()).first()
         rows = session.exec(
             select(Detection)
             .join(ClusterMember, col(ClusterMember.detection_id) == Detection.id)

@@ -281,3 +281,100 @@ def test_links_cross_the_federation_on_shared_fields(client, actors, settings, t
     assert links[0]["detection"]["origin"]["node"] == "node-mx"
     assert links[0]["detection"]["sample"]["country"] == "MX"
     assert {"MDMA", "logo"} <= set(links[0]["shared"])
+
+
+def test_concurrent_seizures_linking_to_one_earlier_seizure_make_one_cluster(client, actors, settings):
+    """Six labs' reports of one batch race against a real server: all stored, one cluster of seven."""
+    import threading
+
+    import httpx
+
+    from ews.models import ClusterMember, LinkCluster
+
+    post(client, actors["lab_co"], tablet("RACE-0", "CO", BATCH_A))
+    statuses: list[int] = []
+    lock = threading.Lock()
+    with running(create_app(settings)) as base:
+        barrier = threading.Barrier(6)
+
+        def submit(number: int) -> None:
+            barrier.wait()
+            response = httpx.post(
+                f"{base}/api/v1/detections",
+                json=tablet(f"RACE-{number + 1}", "CO", BATCH_A_AGAIN),
+                headers=actors["lab_co2"].headers,
+                timeout=60,
+            )
+            with lock:
+                statuses.append(response.status_code)
+
+        threads = [threading.Thread(target=submit, args=(n,)) for n in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert statuses == [201] * 6
+    with Session(engine_for(settings.database_url)) as session:
+        clusters = session.exec(select(LinkCluster)).all()
+        members = session.exec(select(ClusterMember)).all()
+    assert len(clusters) == 1 and clusters[0].size == 7
+    assert len(members) == 7 and {m.cluster_id for m in members} == {clusters[0].id}
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_transactions_clustering_one_seizure_at_once_merge_instead_of_failing(client, actors, settings):
+    """The second transaction waits on the first's membership row, then merges its committed cluster."""
+    import threading
+
+    from sqlalchemy import text
+
+    from ews.models import ClusterMember, Detection, DetectionComponent, LinkCluster
+    from ews.services.links import Linker
+    from tests.support import wait_for
+
+    ids = [
+        post(client, actors["lab_co"], tablet(f"TX-{n}", "CO", amounts))["id"]
+        for n, amounts in enumerate((BATCH_A, BATCH_B, (90.0, 40.0, 0.9, 0.02, 0.7, 0.1)))
+    ]
+    engine = client.app.state.node.engine
+    linker = Linker()
+
+    def load(session, detection_id):
+        detection = session.get(Detection, detection_id)
+        parts = list(
+            session.exec(select(DetectionComponent).where(DetectionComponent.detection_id == detection_id))
+        )
+        return detection, parts
+
+    first = Session(engine)
+    detection, parts = load(first, ids[1])
+    linker._cluster(first, detection, [first.get(Detection, ids[0])], parts)  # not committed yet
+    failures: list[BaseException] = []
+
+    def second() -> None:
+        with Session(engine) as session:
+            try:
+                detection, parts = load(session, ids[2])
+                linker._cluster(session, detection, [session.get(Detection, ids[0])], parts)
+                session.commit()
+            except BaseException as error:  # noqa: BLE001 - reported to the test
+                failures.append(error)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+
+    def waiting() -> bool:
+        with engine.connect() as probe:  # a new transaction each time: pg_stat_activity is a snapshot
+            count = probe.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
+            return bool(count.scalar())
+
+    wait_for(waiting)
+    first.commit()
+    first.close()
+    thread.join(timeout=60)
+    assert failures == []
+    with Session(engine) as session:
+        clusters = session.exec(select(LinkCluster)).all()
+        members = session.exec(select(ClusterMember)).all()
+    assert len(clusters) == 1 and clusters[0].size == 3
+    assert sorted(m.detection_id for m in members) == sorted(ids)
