@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 ROLES = ("active", "adulterant", "diluent", "impurity", "by_product", "unknown")
 """What a component is in the seizure: the drug, a cutting agent, a filler, or a marker of its synthesis."""
@@ -92,15 +93,15 @@ class Profile:
     components: tuple[Component, ...]
     appearance: Appearance = field(default_factory=Appearance)
 
-    @property
+    @cached_property
     def actives(self) -> frozenset[str]:
         return frozenset(c.key for c in self.components if c.role == "active")
 
-    @property
+    @cached_property
     def cut(self) -> frozenset[str]:
         return frozenset(c.key for c in self.components if c.role in CUT_ROLES)
 
-    @property
+    @cached_property
     def features(self) -> int:
         """What there is to link on besides the active substance: other components and physical traits."""
         others = sum(1 for c in self.components if c.role != "active")
@@ -108,7 +109,7 @@ class Profile:
         physical = sum(1 for v in (a.colour, a.logo, a.shape, a.mass_mg, a.diameter_mm) if v)
         return others + physical
 
-    @property
+    @cached_property
     def amounts(self) -> dict[str, float]:
         result: dict[str, float] = {}
         for c in self.components:

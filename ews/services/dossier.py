@@ -116,7 +116,8 @@ def _legal(identifier: Identifier, subject: Subject, countries: list[str], as_of
     """Controls in force by jurisdiction (instrument, schedule, since) and the generic definitions that cover it."""
     rows: list[dict] = []
     generic: dict[str, dict] = {}
-    for jurisdiction in dict.fromkeys([*JURISDICTIONS, *countries]):
+    listed = [c.jurisdiction for c in (subject.substance.controls if subject.substance else []) if c.jurisdiction]
+    for jurisdiction in dict.fromkeys([*JURISDICTIONS, *countries, *listed]):
         result = identifier.identify(subject.smiles, "smiles", name=None, jurisdiction=jurisdiction, as_of=as_of)
         controls = result.get("controls", [])
         rows.append(

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -33,14 +34,36 @@ MAX_CANDIDATES = 500
 METHOD = f"{profiles.PRETREATMENT}+{profiles.METRIC}@{profiles.LINK_THRESHOLD}"
 
 
-def is_main(component: DetectionComponent) -> bool:
+class ProfileComponent(Protocol):
+    """What linking reads of a component (a DetectionComponent, or a row of just these columns)."""
+
+    skeleton_key: str
+    role: str | None
+    verdict: str
+    purity_percent: float | None
+    amount_mg: float | None
+    enantiomer_ratio: float | None
+
+
+PROFILE_COLUMNS = [
+    col(DetectionComponent.detection_id),
+    col(DetectionComponent.skeleton_key),
+    col(DetectionComponent.role),
+    col(DetectionComponent.verdict),
+    col(DetectionComponent.purity_percent),
+    col(DetectionComponent.amount_mg),
+    col(DetectionComponent.enantiomer_ratio),
+]
+
+
+def is_main(component: ProfileComponent) -> bool:
     """The drug of the seizure: reported as active, or (no role given) anything but a known cutting agent."""
     if component.role:
         return component.role == "active"
     return component.verdict != "known"
 
 
-def profile_of(detection: Detection, components: Iterable[DetectionComponent]) -> Profile:
+def profile_of(detection: Detection, components: Iterable[ProfileComponent]) -> Profile:
     appearance = detection.appearance or {}
     mass = appearance.get("mass_mg")
     items = []
@@ -69,6 +92,16 @@ def _components_by_detection(session: Session, ids: list[str]) -> dict[str, list
             .order_by(col(DetectionComponent.position))
         ).all():
             result[component.detection_id].append(component)
+    return result
+
+
+def _profile_rows(session: Session, ids: list[str]) -> dict[str, list[Any]]:
+    """The profile columns of these detections' components: not their match evidence, which is large."""
+    result: dict[str, list[Any]] = {i: [] for i in ids}
+    if ids:
+        query = sa_select(*PROFILE_COLUMNS).where(col(DetectionComponent.detection_id).in_(ids))
+        for row in session.execute(query).all():
+            result[row.detection_id].append(row)
     return result
 
 
@@ -107,7 +140,7 @@ class Linker:
         if profile.features < profiles.MIN_FEATURES:
             return
         others = candidates(session, detection, main)
-        parts = _components_by_detection(session, [o.id for o in others])
+        parts = _profile_rows(session, [o.id for o in others])
         names = _names(components)
         linked: list[Detection] = []
         for other in others:
