@@ -92,6 +92,9 @@ def test_dossier_html_has_every_section_with_the_figures(client, actors, reporte
     for title in SECTIONS["es"]:
         assert title in spanish, title
     assert "México" in spanish and "análogo de una sustancia fiscalizada" in spanish
+    for lang, title in (("pt", "Situação jurídica por jurisdição"), ("fr", "Statut juridique par juridiction")):
+        page = client.get(f"/api/v1/substances/{reported}/dossier?lang={lang}", headers=actors["admin"].headers)
+        assert title in page.text and f'lang="{lang}"' in page.text
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])

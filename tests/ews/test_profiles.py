@@ -93,6 +93,16 @@ def test_a_profile_is_stored_returned_and_shared_without_private_fields(client, 
     assert "PRIVATE" not in str(entry.payload)
 
 
+def test_the_profile_fields_are_documented_in_openapi(client):
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    component = schemas["ComponentIn"]["properties"]
+    assert "active, adulterant, diluent, impurity, by_product, unknown" in component["role"]["description"]
+    assert component["amount_mg"]["examples"] == [95.0] and "enantiomer_ratio" in component
+    appearance = schemas["AppearanceIn"]
+    assert set(appearance["properties"]) == {"colour", "logo", "shape", "mass_mg", "diameter_mm", "packaging"}
+    assert appearance["examples"][0]["logo"] == "Tesla"
+
+
 def test_bad_profile_fields_are_422_naming_the_field(client, actors):
     body = tablet("PROFILE-BAD", "CO", BATCH_A)
     body["components"][0]["role"] = "main"
