@@ -8,6 +8,7 @@ node, its own and those imported from peers; nothing private to a laboratory app
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -74,11 +75,31 @@ def _identity(subject: Subject, match: dict) -> dict:
     }
 
 
+_STYLE = re.compile(r"""\sstyle=(['"])([^'"]*)\1""")
+
+
+def _attributes(match: re.Match) -> str:
+    """``style='fill:none;stroke:#000'`` as presentation attributes: ``fill="none" stroke="#000"``."""
+    pairs = []
+    for declaration in match.group(2).split(";"):
+        name, _, value = declaration.partition(":")
+        name, value = name.strip(), value.strip()
+        if re.fullmatch(r"[a-z-]+", name) and value and '"' not in value:
+            pairs.append(f'{name}="{value.removesuffix("px") if name.endswith("width") else value}"')
+    return (" " + " ".join(pairs)) if pairs else ""
+
+
 def _bare_svg(drawing: str | None) -> str:
-    """An SVG drawing to embed in HTML: without its XML declaration."""
+    """An SVG drawing to embed in HTML: without its XML declaration, and with presentation attributes
+    instead of ``style`` attributes, which a Content Security Policy without 'unsafe-inline' refuses.
+
+    >>> _bare_svg("<?xml version='1.0'?><svg><path style='fill:none;stroke-width:2.0px'/></svg>")
+    '<svg><path fill="none" stroke-width="2.0"/></svg>'
+    """
     if not drawing:
         return ""
-    return drawing.split("?>", 1)[1].strip() if drawing.startswith("<?xml") else drawing
+    body = drawing.split("?>", 1)[1].strip() if drawing.startswith("<?xml") else drawing
+    return _STYLE.sub(_attributes, body)
 
 
 def _chemistry(subject: Subject, match: dict, library: LibraryHolder) -> dict:
