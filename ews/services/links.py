@@ -27,6 +27,7 @@ from chem.profiles import Appearance, Component, Profile
 from ews.auth import Principal
 from ews.db import utcnow
 from ews.models import ClusterMember, Detection, DetectionComponent, DetectionLink, LinkCluster
+from ews.services.alerting import Alerting
 from ews.services.detections import sample_view, visible
 
 MAX_CANDIDATES = 500
@@ -129,7 +130,7 @@ def candidates(session: Session, detection: Detection, keys: set[str]) -> list[D
 class Linker:
     """Detection listener: links a new detection to earlier ones of the same supply, keeps clusters."""
 
-    def __init__(self, alerting=None) -> None:
+    def __init__(self, alerting: Alerting | None = None) -> None:
         self.alerting = alerting
 
     def __call__(self, session: Session, detection: Detection, components: list[DetectionComponent]) -> None:
