@@ -9,9 +9,11 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
     EWS_CACHE_DIR=/var/cache/ews
-# RDKit's wheel draws with Cairo and needs the X render libraries at run time
+# RDKit's wheel draws with Cairo and needs the X render libraries at run time;
+# WeasyPrint (the dossier's PDF) lays out with Pango and HarfBuzz, in DejaVu fonts
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends libxrender1 libxext6 \
+      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./

@@ -7,7 +7,7 @@ EWS    := $(BIN)/ews
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint bench clean assets browser
+.PHONY: run test lint bench clean assets system
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,21 +47,24 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/mypy chem alerts ews
 
-# The web pages are tested in a real browser: Debian's Chromium and its driver, installed here
-# when missing (as root), so that `make test` and .ci/run never diverge.
-browser:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+# What the suite needs from Debian, installed here when missing (as root) so that `make test` and
+# .ci/run never diverge: Chromium and its driver for the pages; Pango, HarfBuzz and DejaVu for the
+# dossier's PDF (WeasyPrint).
+SYSTEM_PACKAGES := chromium chromium-driver libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+system:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
+	    || ! ldconfig -p | grep -q libpangoft2-1.0 || [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing Debian's chromium and chromium-driver for the browser tests" >&2; \
+	    echo "installing Debian packages the tests need: $(SYSTEM_PACKAGES)" >&2; \
 	    export DEBIAN_FRONTEND=noninteractive; \
-	    apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null || exit 1; \
+	    apt-get update -qq && apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null || exit 1; \
 	  else \
-	    echo "make test: the browser tests need chromium and chromedriver; install them with: sudo apt-get install -y chromium chromium-driver" >&2; \
+	    echo "make test needs Debian packages: sudo apt-get install -y $(SYSTEM_PACKAGES)" >&2; \
 	    exit 1; \
 	  fi; \
 	fi
 
-test: $(VENV)/.installed-test assets browser lint
+test: $(VENV)/.installed-test assets system lint
 	$(BIN)/python -m pytest -n auto -q
 
 bench: $(VENV)/.installed-test assets

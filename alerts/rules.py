@@ -16,7 +16,10 @@ The rules (issue "Alerts"):
    and 4, and a trigger of its own when a high-harm analog turns up again);
 4. ``cluster``: N detections of one substance in one region within T days;
 5. ``unexpected_content``: a controlled or dangerous substance in a sample
-   sold as something else.
+   sold as something else;
+6. ``linked_cluster``: seizures linked by their chemical profiles (one supply)
+   now found in two or more countries, for a high-harm substance (see
+   :func:`linked_cluster`).
 
 >>> facts = ComponentFacts(verdict="analog", drug_class="opioid", high_harm=True, skeleton_key="OIOQREYBGDAYGT",
 ...     substance_name="isotonitazene", country="CO", region="Antioquia", confidence="confirmed",
@@ -37,7 +40,7 @@ from importlib import resources
 SEVERITIES = ("Extreme", "Severe", "Moderate", "Minor", "Unknown")
 URGENCIES = ("Immediate", "Expected", "Future", "Past", "Unknown")
 CERTAINTIES = ("Observed", "Likely", "Possible", "Unlikely", "Unknown")
-RULES = ("new_substance", "first_in_country", "high_harm", "cluster", "unexpected_content")
+RULES = ("new_substance", "first_in_country", "high_harm", "cluster", "unexpected_content", "linked_cluster")
 
 HIGH_HARM_CLASSES = frozenset({"opioid", "benzodiazepine"})
 """Classes whose new members get Severe at least: potent opioids and designer benzodiazepines."""
@@ -196,6 +199,48 @@ def evaluate(facts: ComponentFacts, cluster: ClusterPolicy) -> list[Trigger]:
             )
         )
     return triggers
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    """A cluster of seizures linked by their profiles (one supply), as it stands after a new link."""
+
+    cluster_id: str
+    substance_key: str
+    drug_class: str | None
+    high_harm: bool
+    countries: tuple[str, ...]
+    size: int
+    confidence: str = "confirmed"
+
+
+def linked_cluster(facts: ClusterFacts) -> Trigger | None:
+    """A supply of a high-harm substance crossing a border: one alert per cluster.
+
+    >>> facts = ClusterFacts("c1", "OIOQREYBGDAYGT", "opioid", True, ("CO", "MX"), 3)
+    >>> t = linked_cluster(facts)
+    >>> (t.rule, t.key, t.severity, t.urgency)
+    ('linked_cluster', 'linked:OIOQREYBGDAYGT:c1', 'Severe', 'Immediate')
+    >>> linked_cluster(ClusterFacts("c1", "OIOQREYBGDAYGT", "opioid", True, ("CO",), 5)) is None
+    True
+    >>> linked_cluster(ClusterFacts("c2", "XXXXXXXXXXXXXX", "cathinone", False, ("CO", "MX"), 2)) is None
+    True
+    """
+    if len(set(facts.countries)) < 2:
+        return None
+    if not (facts.high_harm or facts.drug_class in HIGH_HARM_CLASSES):
+        return None
+    countries = sorted(set(facts.countries))
+    return Trigger(
+        "linked_cluster",
+        f"linked:{facts.substance_key}:{facts.cluster_id}",
+        "Severe",
+        "Immediate",
+        _certainty(facts.confidence),
+        (
+            f"{facts.size} seizures linked by chemical profile across {len(countries)} countries: {', '.join(countries)}",
+        ),
+    )
 
 
 # --- what a sample was sold as -----------------------------------------------------------------

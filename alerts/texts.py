@@ -124,6 +124,12 @@ _EVENTS = {
         "pt": "Conteúdo inesperado",
         "fr": "Contenu inattendu",
     },
+    "linked_cluster": {
+        "en": "Linked seizures across borders",
+        "es": "Incautaciones vinculadas entre países",
+        "pt": "Apreensões ligadas entre países",
+        "fr": "Saisies liées entre pays",
+    },
     "regional_spread": {
         "en": "Substance detected in several countries",
         "es": "Sustancia detectada en varios países",
@@ -162,6 +168,12 @@ _HEADLINES = {
         "es": "{name} ({label}) hallado en una muestra vendida como otra droga, {place}",
         "pt": "{name} ({label}) encontrado numa amostra vendida como outra droga, {place}",
         "fr": "{name} ({label}) trouvé dans un échantillon vendu comme une autre drogue, {place}",
+    },
+    "linked_cluster": {
+        "en": "{name} ({label}): seizures with one chemical profile in {count} countries: {places}",
+        "es": "{name} ({label}): incautaciones con un mismo perfil químico en {count} países: {places}",
+        "pt": "{name} ({label}): apreensões com o mesmo perfil químico em {count} países: {places}",
+        "fr": "{name} ({label}) : saisies de même profil chimique dans {count} pays : {places}",
     },
     "regional_spread": {
         "en": "{name} ({label}) now detected in {count} countries: {places}",
@@ -357,7 +369,11 @@ def alert_texts(rule: str, facts: dict, language: str = "en") -> dict[str, str]:
         name=name,
         label=label,
         place=place,
-        count=facts.get("detection_count") or len(facts.get("countries", [])) or 1,
+        count=(
+            len(facts.get("countries", []))
+            if rule == "linked_cluster"
+            else facts.get("detection_count") or len(facts.get("countries", [])) or 1
+        ),
         days=facts.get("window_days", ""),
         places=places,
     )

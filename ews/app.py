@@ -11,7 +11,19 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ews import problems, web
-from ews.api import admin, alerts, detections, feeds, health, indicators, peers, reference, subscriptions
+from ews.api import (
+    admin,
+    alerts,
+    detections,
+    dossier,
+    feeds,
+    health,
+    indicators,
+    peers,
+    profiles,
+    reference,
+    subscriptions,
+)
 from ews.api.deps import Node
 from ews.config import Settings, get_settings
 from ews.db import engine_for
@@ -21,6 +33,7 @@ from ews.services.alerting import Alerting
 from ews.services.feeds import FeedRecorder
 from ews.services.identify import Identifier
 from ews.services.library import LibraryHolder
+from ews.services.links import Linker
 
 
 class BodyLimit:
@@ -106,7 +119,7 @@ def build_node(settings: Settings) -> Node:
         library=holder,
         identifier=Identifier(holder),
         alerting=alerting,
-        detection_listeners=[alerting, FeedRecorder(settings.node_id)],
+        detection_listeners=[alerting, Linker(alerting), FeedRecorder(settings.node_id)],
     )
 
 
@@ -129,7 +142,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.node = node
     problems.install(app)
-    for module in (health, detections, reference, alerts, subscriptions, feeds, peers, admin, indicators):
+    for module in (
+        health,
+        detections,
+        profiles,
+        dossier,
+        reference,
+        alerts,
+        subscriptions,
+        feeds,
+        peers,
+        admin,
+        indicators,
+    ):
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

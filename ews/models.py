@@ -158,6 +158,7 @@ class Detection(SQLModel, table=True):
     origin_node: str | None = Field(default=None, max_length=200)
     origin_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = _ts()
+    appearance: dict = _json(dict)  # colour, logo, shape, mass_mg, diameter_mm, packaging
 
 
 class DetectionComponent(SQLModel, table=True):
@@ -180,6 +181,9 @@ class DetectionComponent(SQLModel, table=True):
     purity_percent: float | None = None
     high_harm: bool = False
     match: dict = _json(dict)
+    role: str | None = Field(default=None, max_length=16)
+    amount_mg: float | None = None
+    enantiomer_ratio: float | None = None
 
 
 class AuditEntry(SQLModel, table=True):
@@ -384,3 +388,43 @@ class Peer(SQLModel, table=True):
     last_success_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     last_error: str | None = Field(default=None, max_length=2000)
     created_at: datetime = _ts()
+
+
+# --- profiles: linked seizures and their clusters -------------------------------------------------
+
+
+class DetectionLink(SQLModel, table=True):
+    """Two detections whose profiles score as one batch (chem.profiles); stored once, ``detection_a`` < ``detection_b``."""
+
+    __tablename__ = "detection_link"
+    detection_a: str = Field(foreign_key="detection.id", primary_key=True, max_length=32)
+    detection_b: str = Field(foreign_key="detection.id", primary_key=True, max_length=32, index=True)
+    score: float
+    parts: dict = _json(dict)
+    shared: list[str] = _json()
+    method: str = Field(default="", max_length=64)
+    created_at: datetime = _ts()
+
+
+class LinkCluster(SQLModel, table=True):
+    """Detections connected by links: one supply, seen over time and across countries."""
+
+    __tablename__ = "link_cluster"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    substance_key: str = Field(max_length=27, index=True)
+    substance_name: str | None = Field(default=None, max_length=300)
+    drug_class: str | None = Field(default=None, max_length=32)
+    high_harm: bool = False
+    size: int = 0
+    countries: list[str] = _json()
+    first_seen: date | None = None
+    last_seen: date | None = None
+    alert_id: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class ClusterMember(SQLModel, table=True):
+    __tablename__ = "cluster_member"
+    detection_id: str = Field(foreign_key="detection.id", primary_key=True, max_length=32)
+    cluster_id: str = Field(foreign_key="link_cluster.id", index=True, max_length=32)

@@ -71,6 +71,41 @@ class Quantity(BaseModel):
     unit: Literal["mg", "g", "kg", "ml", "l", "units", "tablets", "blotters"]
 
 
+COMPONENT_ROLES = ("active", "adulterant", "diluent", "impurity", "by_product", "unknown")
+"""What a component is in the seizure (chem.profiles.ROLES)."""
+
+
+class AppearanceIn(BaseModel):
+    """What the seized unit looks like: the physical half of a seizure's profile."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "colour": "pink",
+                    "logo": "Tesla",
+                    "shape": "round",
+                    "mass_mg": 312.5,
+                    "diameter_mm": 9.1,
+                    "packaging": "zip bag printed 'TESLA'",
+                }
+            ]
+        },
+    )
+    colour: str | None = Field(default=None, max_length=100, description="colour of the unit as seen")
+    logo: str | None = Field(default=None, max_length=200, description="logo or imprint on a tablet")
+    shape: str | None = Field(default=None, max_length=100, description="e.g. round, rectangular, triangular")
+    mass_mg: float | None = Field(default=None, gt=0, le=100_000, description="mass of one tablet, mg")
+    diameter_mm: float | None = Field(default=None, gt=0, le=1_000, description="diameter of one tablet, mm")
+    packaging: str | None = Field(default=None, max_length=500, description="packaging and any text on it")
+
+    @field_validator("colour", "logo", "shape", "packaging")
+    @classmethod
+    def _text(cls, value: str | None) -> str | None:
+        return " ".join(value.split()) or None if value is not None else None
+
+
 class SampleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     form: str | None = Field(default=None, description="one of " + ", ".join(SAMPLE_FORMS))
@@ -85,6 +120,9 @@ class SampleIn(BaseModel):
     confidence: Literal["tentative", "confirmed"] = "confirmed"
     quantity: Quantity | None = None
     purity_percent: float | None = Field(default=None, ge=0, le=100)
+    appearance: AppearanceIn | None = Field(
+        default=None, description="physical characteristics: colour, logo, shape, tablet mass and diameter"
+    )
 
     @field_validator("country")
     @classmethod
@@ -135,7 +173,40 @@ class ComponentIn(BaseModel):
     inchi: str | None = Field(default=None, max_length=10_000)
     molfile: str | None = Field(default=None, max_length=200_000)
     name: str | None = Field(default=None, max_length=300)
-    purity_percent: float | None = Field(default=None, ge=0, le=100)
+    purity_percent: float | None = Field(
+        default=None, ge=0, le=100, description="share of the sample, percent w/w", examples=[12.5]
+    )
+    amount_mg: float | None = Field(
+        default=None,
+        ge=0,
+        le=100_000,
+        description="mass per unit (tablet, blotter, capsule), mg; give this or purity_percent",
+        examples=[95.0],
+    )
+    role: str | None = Field(
+        default=None,
+        description="what the component is in the seizure: one of "
+        + ", ".join(COMPONENT_ROLES)
+        + "; route markers are impurity or by_product",
+        examples=["active"],
+    )
+    enantiomer_ratio: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="share of the (R)- (or (+)-) enantiomer in percent, where measured (50 = racemic)",
+        examples=[50.0],
+    )
+
+    @field_validator("role")
+    @classmethod
+    def _role(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        role = value.strip().lower().replace("-", "_").replace(" ", "_")
+        if role not in COMPONENT_ROLES:
+            raise ValueError(f"must be one of {', '.join(COMPONENT_ROLES)}; got {value!r}")
+        return role
 
     @model_validator(mode="after")
     def _one_structure(self) -> ComponentIn:

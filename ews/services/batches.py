@@ -40,11 +40,30 @@ CSV_COLUMNS: dict[str, tuple[str, str]] = {
     "inchi": ("component", "the component's structure as InChI (this or smiles)"),
     "name": ("component", "what the lab calls the component"),
     "purity_percent": ("component", "the component's purity, 0–100"),
+    "amount_mg": ("component", "the component's amount per unit (tablet, blotter), mg"),
+    "role": ("component", "active, adulterant, diluent, impurity, by_product or unknown"),
+    "enantiomer_ratio": ("component", "share of the (R)- or (+)-enantiomer in percent, 50 = racemic"),
+    "colour": ("appearance", "the sample's colour"),
+    "logo": ("appearance", "logo or imprint on a tablet"),
+    "shape": ("appearance", "shape of a tablet or unit"),
+    "mass_mg": ("appearance", "mass of one tablet or unit, mg"),
+    "diameter_mm": ("appearance", "diameter of a tablet, mm"),
+    "packaging": ("appearance", "packaging text or description"),
     "case_ref": ("detection", "private to the lab: case reference"),
     "notes": ("detection", "private to the lab: notes"),
 }
 SAMPLE_FIELDS = tuple(c for c, (where, _) in CSV_COLUMNS.items() if where == "sample" and c != "techniques")
-SDF_PROPERTIES = (*SAMPLE_FIELDS, "techniques", "name", "purity_percent", "external_ref", "case_ref", "notes")
+COMPONENT_FIELDS = tuple(c for c, (where, _) in CSV_COLUMNS.items() if where == "component")
+APPEARANCE_FIELDS = tuple(c for c, (where, _) in CSV_COLUMNS.items() if where == "appearance")
+SDF_PROPERTIES = (
+    *SAMPLE_FIELDS,
+    *APPEARANCE_FIELDS,
+    "techniques",
+    *COMPONENT_FIELDS,
+    "external_ref",
+    "case_ref",
+    "notes",
+)
 
 
 def accepted_columns() -> str:
@@ -113,6 +132,9 @@ def rows_from_csv(text: str) -> list[Row]:
             sample: dict[str, Any] = {k: row[k] for k in SAMPLE_FIELDS if row.get(k)}
             if row.get("techniques"):
                 sample["techniques"] = _techniques(row["techniques"])
+            appearance = {k: row[k] for k in APPEARANCE_FIELDS if row.get(k)}
+            if appearance:
+                sample["appearance"] = appearance
             body: dict[str, Any] = {"sample": sample, "components": []}
             for name in ("external_ref", "case_ref", "notes"):
                 if row.get(name):
@@ -122,9 +144,7 @@ def rows_from_csv(text: str) -> list[Row]:
         target.lines.append(number)
         if target.body is None:
             continue
-        component: dict[str, Any] = {
-            k: row[k] for k in ("smiles", "inchi", "name", "purity_percent") if row.get(k)
-        }
+        component: dict[str, Any] = {k: row[k] for k in COMPONENT_FIELDS if row.get(k)}
         target.body["components"].append(component)
     detections = list(grouped.values())
     for detection in detections:
@@ -147,9 +167,13 @@ def rows_from_sdf(text: str) -> list[Row]:
         sample: dict[str, Any] = {k: props[k] for k in SAMPLE_FIELDS if props.get(k)}
         if props.get("techniques"):
             sample["techniques"] = _techniques(props["techniques"])
+        appearance = {k: props[k] for k in APPEARANCE_FIELDS if props.get(k)}
+        if appearance:
+            sample["appearance"] = appearance
         component: dict[str, Any] = {"molfile": record.molblock, "name": props.get("name") or record.title or None}
-        if props.get("purity_percent"):
-            component["purity_percent"] = props["purity_percent"]
+        for key in ("purity_percent", "amount_mg", "role", "enantiomer_ratio"):
+            if props.get(key):
+                component[key] = props[key]
         body: dict[str, Any] = {"sample": sample, "components": [component]}
         for key in ("external_ref", "case_ref", "notes"):
             if props.get(key):

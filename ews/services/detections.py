@@ -103,6 +103,9 @@ def _identified_components(payload: DetectionIn, identifier: Identifier) -> list
                 purity_percent=component.purity_percent,
                 high_harm=bool(result.get("high_harm")),
                 match=result,
+                role=component.role,
+                amount_mg=component.amount_mg,
+                enantiomer_ratio=component.enantiomer_ratio,
             )
         )
     if errors:
@@ -146,6 +149,7 @@ def submit(
         confidence=sample.confidence,
         case_ref=payload.case_ref,
         notes=payload.notes,
+        appearance=sample.appearance.model_dump(exclude_none=True) if sample.appearance else {},
     )
     try:
         with session_scope(engine) as session:
@@ -208,6 +212,25 @@ def sample_view(detection: Detection) -> dict:
             else None
         ),
         "purity_percent": detection.purity_percent,
+        "appearance": appearance_view(detection.appearance),
+    }
+
+
+APPEARANCE_FIELDS = ("colour", "logo", "shape", "mass_mg", "diameter_mm", "packaging")
+
+
+def appearance_view(appearance: dict | None) -> dict | None:
+    """The physical characteristics as reported (known keys only), or None when none were."""
+    shown = {k: appearance[k] for k in APPEARANCE_FIELDS if appearance and appearance.get(k) is not None}
+    return shown or None
+
+
+def profile_fields(component: DetectionComponent) -> dict:
+    """A component's place in the seizure's profile: role, amount per unit, enantiomer ratio."""
+    return {
+        "role": component.role,
+        "amount_mg": component.amount_mg,
+        "enantiomer_ratio": component.enantiomer_ratio,
     }
 
 
@@ -225,6 +248,7 @@ def view(detection: Detection, components: list[DetectionComponent], principal: 
                 "position": c.position,
                 "name": c.name,
                 "purity_percent": c.purity_percent,
+                **profile_fields(c),
                 "verdict": c.verdict,
                 "class": c.drug_class,
                 "substance": {"id": c.substance_id, "name": c.substance_name} if c.substance_id else None,

@@ -23,10 +23,12 @@ from ews.config import Settings
 from ews.db import reader_of, session_scope, utcnow
 from ews.metrics import FEDERATION_PULLS
 from ews.models import Alert, Detection, DetectionComponent, Organisation, Peer
+from ews.schemas import COMPONENT_ROLES
 from ews.services.alerting import Alerting
 from ews.services.dispatch import worker_id
 from ews.services.feeds import FeedRecorder
 from ews.services.identify import Identifier
+from ews.services.links import Linker
 
 log = logging.getLogger("ews.federation")
 NODE_HEADER = "X-EWS-Node"
@@ -52,6 +54,28 @@ def register_peer(session: Session, url: str, token: str) -> Peer:
     return peer
 
 
+def _number(value: object) -> float | None:
+    """A number from a peer's feed, or None for anything else (a peer's data is not trusted)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if 0 <= value < 1e9 else None
+
+
+def _appearance(value: object) -> dict:
+    """A peer's sample appearance, known keys only and bounded."""
+    if not isinstance(value, dict):
+        return {}
+    result: dict = {}
+    for key in ("colour", "logo", "shape", "packaging"):
+        if isinstance(value.get(key), str):
+            result[key] = value[key][:500]
+    for key in ("mass_mg", "diameter_mm"):
+        number = _number(value.get(key))
+        if number:
+            result[key] = number
+    return result
+
+
 class Federation:
     def __init__(self, settings: Settings, engine: Engine, alerting: Alerting, identifier: Identifier) -> None:
         self.settings = settings
@@ -60,6 +84,7 @@ class Federation:
         self.identifier = identifier
         self.owner = worker_id()
         self.recorder = FeedRecorder(settings.node_id)
+        self.linker = Linker(alerting)
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ews-federation")
 
     # -- scheduling ------------------------------------------------------------------------------
@@ -267,6 +292,7 @@ class Federation:
             techniques=sample.get("techniques") or [],
             confidence=sample.get("confidence") or "confirmed",
             purity_percent=sample.get("purity_percent"),
+            appearance=_appearance(sample.get("appearance")),
             origin_node=origin,
             origin_id=origin_id,
             request_hash="federated",
@@ -297,14 +323,18 @@ class Federation:
                 drug_class=result["class"],
                 substance_id=identity["substance"]["id"] if identity else None,
                 substance_name=identity["substance"]["name"] if identity else None,
-                purity_percent=component.get("purity_percent"),
+                purity_percent=_number(component.get("purity_percent")),
                 high_harm=bool(result.get("high_harm")),
                 match=result,
+                role=component.get("role") if component.get("role") in COMPONENT_ROLES else None,
+                amount_mg=_number(component.get("amount_mg")),
+                enantiomer_ratio=_number(component.get("enantiomer_ratio")),
             )
             session.add(row)
             components.append(row)
         session.flush()
         self.recorder(session, detection, components)
+        self.linker(session, detection, components)
         for component in components:
             self.regional_spread(session, detection, component)
         return detection

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from ews.models import Detection, DetectionComponent, FeedClock, FeedEntry
 from ews.problems import field_error, invalid
 from ews.services.alert_views import feed_categories, feed_title
-from ews.services.detections import sample_view
+from ews.services.detections import profile_fields, sample_view
 
 MAX_PAGE = 200
 
@@ -100,6 +100,7 @@ def detection_feed_view(detection: Detection, components: list[DetectionComponen
                 "class": c.drug_class,
                 "substance": {"id": c.substance_id, "name": c.substance_name} if c.substance_id else None,
                 "purity_percent": c.purity_percent,
+                **profile_fields(c),
                 "high_harm": c.high_harm,
             }
             for c in components

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ews.web import apidocs, insight, public
+from ews.web import apidocs, clusters, insight, public
 
 router = APIRouter(include_in_schema=False)
-for area in (public, insight, apidocs):
+for area in (public, insight, clusters, apidocs):
     router.include_router(area.router)

@@ -47,6 +47,15 @@ def test_every_accepted_column_is_read(client, actors):
         "inchi": "",
         "name": "fentanyl",
         "purity_percent": "7.5",
+        "amount_mg": "2.5",
+        "role": "active",
+        "enantiomer_ratio": "0.5",
+        "colour": "pink",
+        "logo": "Tesla",
+        "shape": "round",
+        "mass_mg": "312.5",
+        "diameter_mm": "9.1",
+        "packaging": "zip bag",
         "case_ref": "C-1",
         "notes": "private",
     }
@@ -55,6 +64,15 @@ def test_every_accepted_column_is_read(client, actors):
     response = post_csv(client, actors["lab_co"], text)
     assert response.status_code == 200, response.text
     stored = response.json()["results"][0]["detection"]
+    appearance = stored["sample"].pop("appearance")
+    assert appearance == {
+        "colour": "pink",
+        "logo": "Tesla",
+        "shape": "round",
+        "mass_mg": 312.5,
+        "diameter_mm": 9.1,
+        "packaging": "zip bag",
+    }
     assert stored["sample"] | {"quantity": None, "purity_percent": None} == {
         "form": "tablet",
         "sold_as": "ecstasy",
@@ -73,6 +91,7 @@ def test_every_accepted_column_is_read(client, actors):
         7.5,
         "controlled",
     )
+    assert (component["amount_mg"], component["role"], component["enantiomer_ratio"]) == (2.5, "active", 0.5)
     assert (stored["external_ref"], stored["case_ref"], stored["notes"]) == ("ALL-1", "C-1", "private")
 
 

@@ -1,0 +1,415 @@
+"""Linked seizures: profile links computed when a detection is stored, clusters kept current.
+
+A new detection is scored (chem.profiles) against the most recent detections
+that share one of its main substances, a bounded set; links at or above the
+threshold are stored once per pair, so reading them is one indexed query.
+Linked detections form clusters (connected components): one supply seen over
+time and across countries. Imported detections of peer nodes run through the
+same listener, so links cross the federation on the shared fields only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any, Protocol
+
+from sqlalchemy import or_, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from alerts.rules import ClusterFacts, linked_cluster
+from alerts.texts import all_texts
+from chem import profiles
+from chem.profiles import Appearance, Component, Profile
+from ews.auth import Principal
+from ews.db import utcnow
+from ews.models import ClusterMember, Detection, DetectionComponent, DetectionLink, LinkCluster
+from ews.services.alerting import Alerting
+from ews.services.detections import sample_view, visible
+
+MAX_CANDIDATES = 500
+"""Most recent detections sharing a main substance that a new one is compared with."""
+METHOD = f"{profiles.PRETREATMENT}+{profiles.METRIC}@{profiles.LINK_THRESHOLD}"
+
+
+class ProfileComponent(Protocol):
+    """What linking reads of a component (a DetectionComponent, or a row of just these columns)."""
+
+    skeleton_key: str
+    role: str | None
+    verdict: str
+    purity_percent: float | None
+    amount_mg: float | None
+    enantiomer_ratio: float | None
+
+
+PROFILE_COLUMNS = [
+    col(DetectionComponent.detection_id),
+    col(DetectionComponent.skeleton_key),
+    col(DetectionComponent.role),
+    col(DetectionComponent.verdict),
+    col(DetectionComponent.purity_percent),
+    col(DetectionComponent.amount_mg),
+    col(DetectionComponent.enantiomer_ratio),
+]
+
+
+def is_main(component: ProfileComponent) -> bool:
+    """The drug of the seizure: reported as active, or (no role given) anything but a known cutting agent."""
+    if component.role:
+        return component.role == "active"
+    return component.verdict != "known"
+
+
+def profile_of(detection: Detection, components: Iterable[ProfileComponent]) -> Profile:
+    appearance = detection.appearance or {}
+    mass = appearance.get("mass_mg")
+    items = []
+    for c in components:
+        role = c.role or ("active" if is_main(c) else "adulterant")
+        amount = profiles.amount_percent(c.purity_percent, c.amount_mg, mass)
+        items.append(Component(c.skeleton_key, role, amount, c.enantiomer_ratio))
+    return Profile(
+        tuple(items),
+        Appearance(
+            colour=appearance.get("colour"),
+            logo=appearance.get("logo"),
+            shape=appearance.get("shape"),
+            mass_mg=mass,
+            diameter_mm=appearance.get("diameter_mm"),
+        ),
+    )
+
+
+def _components_by_detection(session: Session, ids: list[str]) -> dict[str, list[DetectionComponent]]:
+    result: dict[str, list[DetectionComponent]] = {i: [] for i in ids}
+    if ids:
+        for component in session.exec(
+            select(DetectionComponent)
+            .where(col(DetectionComponent.detection_id).in_(ids))
+            .order_by(col(DetectionComponent.position))
+        ).all():
+            result[component.detection_id].append(component)
+    return result
+
+
+def _profile_rows(session: Session, ids: list[str]) -> dict[str, list[Any]]:
+    """The profile columns of these detections' components: not their match evidence, which is large."""
+    result: dict[str, list[Any]] = {i: [] for i in ids}
+    if ids:
+        query = sa_select(*PROFILE_COLUMNS).where(col(DetectionComponent.detection_id).in_(ids))
+        for row in session.execute(query).all():
+            result[row.detection_id].append(row)
+    return result
+
+
+def _names(components: Iterable[DetectionComponent]) -> dict[str, str]:
+    return {c.skeleton_key: c.substance_name or c.name or c.formula for c in components}
+
+
+def candidates(session: Session, detection: Detection, keys: set[str]) -> list[Detection]:
+    """The most recent other detections with one of these substances as a main component."""
+    rows = session.exec(
+        select(Detection)
+        .join(DetectionComponent, col(DetectionComponent.detection_id) == Detection.id)
+        .where(
+            col(DetectionComponent.skeleton_key).in_(sorted(keys)),
+            or_(col(DetectionComponent.role) == "active", col(DetectionComponent.role).is_(None)),
+            Detection.id != detection.id,
+        )
+        .order_by(col(Detection.created_at).desc())
+        .limit(MAX_CANDIDATES * 2)
+    ).all()
+    unique = list({d.id: d for d in rows}.values())
+    return unique[:MAX_CANDIDATES]
+
+
+class Linker:
+    """Detection listener: links a new detection to earlier ones of the same supply, keeps clusters."""
+
+    def __init__(self, alerting: Alerting | None = None) -> None:
+        self.alerting = alerting
+
+    def __call__(self, session: Session, detection: Detection, components: list[DetectionComponent]) -> None:
+        main = {c.skeleton_key for c in components if is_main(c)}
+        if not main:
+            return
+        profile = profile_of(detection, components)
+        if profile.features < profiles.MIN_FEATURES:
+            return
+        others = candidates(session, detection, main)
+        parts = _profile_rows(session, [o.id for o in others])
+        names = _names(components)
+        linked: list[Detection] = []
+        for other in others:
+            other_components = parts[other.id]
+            if not any(is_main(c) and c.skeleton_key in main for c in other_components):
+                continue
+            link = profiles.compare(profile, profile_of(other, other_components))
+            if not link.linked:
+                continue
+            a, b = sorted((detection.id, other.id))
+            shared = [names.get(key, key) for key in link.shared]
+            session.merge(
+                DetectionLink(
+                    detection_a=a, detection_b=b, score=link.score, parts=link.parts, shared=shared, method=METHOD
+                )
+            )
+            linked.append(other)
+        session.flush()
+        if linked:
+            cluster = self._cluster(session, detection, linked, components)
+            self._alert(session, cluster, detection, components)
+
+    # --- clusters --------------------------------------------------------------------------------
+
+    def _cluster(
+        self, session: Session, detection: Detection, linked: list[Detection], components: list[DetectionComponent]
+    ) -> LinkCluster:
+        """Join the detection and its linked ones into one cluster, merging clusters it bridges.
+
+        Two submissions linking to one earlier detection may race: memberships are inserted with
+        ON CONFLICT DO NOTHING and read back, and a cluster another transaction committed meanwhile
+        is merged like any other."""
+        ids = [detection.id, *(d.id for d in linked)]
+        clusters = self._clusters_of(session, ids)
+        if clusters:
+            target = clusters[0]
+        else:
+            main = next((c for c in components if is_main(c)), components[0])
+            target = LinkCluster(
+                substance_key=main.skeleton_key,
+                substance_name=main.substance_name or main.name or main.formula,
+                drug_class=main.drug_class,
+                high_harm=main.high_harm,
+            )
+            session.add(target)
+            session.flush()
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        table = ClusterMember.__table__  # type: ignore[attr-defined]
+        session.execute(
+            insert(table)
+            .values([{"detection_id": i, "cluster_id": target.id} for i in ids])
+            .on_conflict_do_nothing(index_elements=["detection_id"])
+        )
+        for absorbed in self._clusters_of(session, ids):
+            if absorbed.id == target.id:
+                continue
+            session.execute(
+                update(ClusterMember)
+                .where(col(ClusterMember.cluster_id) == absorbed.id)
+                .values(cluster_id=target.id)
+            )
+            target.alert_id = target.alert_id or absorbed.alert_id
+            session.flush()
+            session.delete(absorbed)
+        session.flush()
+        self._summarise(session, target)
+        return target
+
+    @staticmethod
+    def _clusters_of(session: Session, ids: list[str]) -> list[LinkCluster]:
+        """The clusters these detections belong to, oldest first."""
+        cluster_ids = sorted(
+            set(
+                session.exec(
+                    select(ClusterMember.cluster_id).where(col(ClusterMember.detection_id).in_(ids))
+                ).all()
+            )
+        )
+        if not cluster_ids:
+            return []
+        clusters = list(session.exec(select(LinkCluster).where(col(LinkCluster.id).in_(cluster_ids))).all())
+        return sorted(clusters, key=lambda c: (c.created_at, c.id))
+
+    @staticmethod
+    def _summarise(session: Session, cluster: LinkCluster) -> None:
+        # the cluster's row lock orders concurrent writers: whoever counts last counts everyone
+        session.exec(select(LinkCluster.id).where(LinkCluster.id == cluster.id).with_for_update()).first()
+        rows = session.exec(
+            select(Detection)
+            .join(ClusterMember, col(ClusterMember.detection_id) == Detection.id)
+            .where(ClusterMember.cluster_id == cluster.id)
+        ).all()
+        dates = [d.seized_on or d.created_at.date() for d in rows]
+        cluster.size = len(rows)
+        cluster.countries = sorted({d.country for d in rows})
+        cluster.first_seen = min(dates) if dates else None
+        cluster.last_seen = max(dates) if dates else None
+        cluster.updated_at = utcnow()
+        session.add(cluster)
+        session.flush()
+
+    def _alert(
+        self, session: Session, cluster: LinkCluster, detection: Detection, components: list[DetectionComponent]
+    ) -> None:
+        if self.alerting is None:
+            return
+        trigger = linked_cluster(
+            ClusterFacts(
+                cluster.id,
+                cluster.substance_key,
+                cluster.drug_class,
+                cluster.high_harm,
+                tuple(cluster.countries),
+                cluster.size,
+                detection.confidence,
+            )
+        )
+        if trigger is None:
+            return
+        component = next((c for c in components if c.skeleton_key == cluster.substance_key), components[0])
+        facts = self.alerting.facts(session, detection, component)
+        alert = self.alerting.raise_alert(session, trigger, facts, detection, component)
+        alert.countries = sorted(set(alert.countries) | set(cluster.countries))
+        alert.detection_count = cluster.size
+        alert.facts = {
+            **alert.facts,
+            "countries": alert.countries,
+            "detection_count": cluster.size,
+            "cluster_id": cluster.id,
+        }
+        if not alert.facts.get("edited_by_analyst"):
+            alert.texts = all_texts(trigger.rule, alert.facts)
+            english = alert.texts["en"]
+            alert.event, alert.headline = english["event"], english["headline"]
+            alert.description, alert.instruction = english["description"], english["instruction"]
+        session.add(alert)
+        cluster.alert_id = alert.id
+        session.add(cluster)
+        session.flush()
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def detection_summary(detection: Detection, components: list[DetectionComponent]) -> dict:
+    """A linked detection as any reader allowed to see it may: place, date, profile; nothing private."""
+    body = {
+        "id": detection.id,
+        "created_at": detection.created_at.isoformat(),
+        "sample": sample_view(detection),
+        "components": [
+            {
+                "name": c.name,
+                "substance": {"id": c.substance_id, "name": c.substance_name} if c.substance_id else None,
+                "inchikey": c.inchikey,
+                "class": c.drug_class,
+                "verdict": c.verdict,
+                "role": c.role,
+                "purity_percent": c.purity_percent,
+                "amount_mg": c.amount_mg,
+            }
+            for c in components
+        ],
+    }
+    if detection.origin_node:
+        body["origin"] = {"node": detection.origin_node, "id": detection.origin_id}
+    return body
+
+
+def links_of(session: Session, principal: Principal, detection_id: str) -> list[dict]:
+    """The detections linked to this one that the principal may see, best score first."""
+    rows = session.exec(
+        select(DetectionLink).where(
+            or_(col(DetectionLink.detection_a) == detection_id, col(DetectionLink.detection_b) == detection_id)
+        )
+    ).all()
+    by_other = {(r.detection_b if r.detection_a == detection_id else r.detection_a): r for r in rows}
+    if not by_other:
+        return []
+    seen = session.exec(select(Detection).where(col(Detection.id).in_(list(by_other)), visible(principal))).all()
+    parts = _components_by_detection(session, [d.id for d in seen])
+    result: list[dict[str, Any]] = [
+        {
+            "detection": detection_summary(d, parts[d.id]),
+            "score": by_other[d.id].score,
+            "parts": by_other[d.id].parts,
+            "shared": by_other[d.id].shared,
+            "method": by_other[d.id].method,
+        }
+        for d in seen
+    ]
+    result.sort(key=lambda item: (-item["score"], item["detection"]["id"]))
+    return result
+
+
+def cluster_of(session: Session, detection_id: str) -> LinkCluster | None:
+    member = session.get(ClusterMember, detection_id)
+    return session.get(LinkCluster, member.cluster_id) if member else None
+
+
+def cluster_summary(cluster: LinkCluster) -> dict:
+    return {
+        "id": cluster.id,
+        "substance": {"key": cluster.substance_key, "name": cluster.substance_name, "class": cluster.drug_class},
+        "high_harm": cluster.high_harm,
+        "size": cluster.size,
+        "countries": cluster.countries,
+        "first_seen": cluster.first_seen.isoformat() if cluster.first_seen else None,
+        "last_seen": cluster.last_seen.isoformat() if cluster.last_seen else None,
+        "alert_id": cluster.alert_id,
+        "updated_at": cluster.updated_at.isoformat(),
+    }
+
+
+def list_clusters(
+    session: Session, substance_key: str | None = None, country: str | None = None, limit: int = 100
+) -> list[LinkCluster]:
+    query = select(LinkCluster)
+    if substance_key:
+        query = query.where(LinkCluster.substance_key == substance_key)
+    rows = list(session.exec(query.order_by(col(LinkCluster.updated_at).desc()).limit(limit * 4)).all())
+    if country:
+        rows = [c for c in rows if country in c.countries]
+    return rows[:limit]
+
+
+def cluster_graph(session: Session, cluster: LinkCluster) -> dict:
+    """The cluster as a link chart and a timeline: members with place and date, links with scores.
+
+    Only what alerts already publish of a detection (country, region, date, form, sold as, origin
+    node): nothing that belongs to the submitting laboratory."""
+    members = session.exec(
+        select(Detection)
+        .join(ClusterMember, col(ClusterMember.detection_id) == Detection.id)
+        .where(ClusterMember.cluster_id == cluster.id)
+        .order_by(col(Detection.seized_on), col(Detection.created_at))
+    ).all()
+    ids = [d.id for d in members]
+    links = (
+        session.exec(
+            select(DetectionLink).where(
+                col(DetectionLink.detection_a).in_(ids), col(DetectionLink.detection_b).in_(ids)
+            )
+        ).all()
+        if ids
+        else []
+    )
+    months: dict[str, int] = {}
+    for d in members:
+        day: date = d.seized_on or d.created_at.date()
+        months[day.strftime("%Y-%m")] = months.get(day.strftime("%Y-%m"), 0) + 1
+    return {
+        **cluster_summary(cluster),
+        "nodes": [
+            {
+                "id": d.id,
+                "country": d.country,
+                "region": d.region,
+                "seized_on": (d.seized_on or d.created_at.date()).isoformat(),
+                "form": d.form,
+                "sold_as": d.sold_as,
+                "origin_node": d.origin_node,
+            }
+            for d in members
+        ],
+        "links": [
+            {"source": link.detection_a, "target": link.detection_b, "score": link.score, "shared": link.shared}
+            for link in links
+        ],
+        "timeline": [{"month": month, "detections": count} for month, count in sorted(months.items())],
+    }

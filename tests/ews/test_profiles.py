@@ -1,0 +1,390 @@
+"""Seizure profiles: stored and validated, linked across labs and countries, clusters and their alert."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from chem.profiles import LINK_THRESHOLD
+from ews.app import create_app
+from ews.db import engine_for
+from ews.models import Alert, FeedEntry
+from tests.browser import console_errors, offsite_requests
+from tests.support import running
+
+MDMA = "CNC(C)Cc1ccc2OCOc2c1"
+CAFFEINE = "Cn1cnc2c1c(=O)n(C)c(=O)n2C"
+PARACETAMOL = "CC(=O)Nc1ccc(O)cc1"
+LACTOSE = "OC[C@H]1O[C@@H](O[C@H]2[C@H](O)[C@@H](O)C(O)O[C@@H]2CO)[C@H](O)[C@@H](O)[C@H]1O"
+# MDMA route markers (reductive amination of PMK / Leuckart)
+PMK = "CC(=O)Cc1ccc2OCOc2c1"  # 3,4-methylenedioxyphenyl-2-propanone, unreacted precursor
+MDA = "CC(N)Cc1ccc2OCOc2c1"  # by-product
+N_FORMYL_MDMA = "CC(Cc1ccc2OCOc2c1)N(C)C=O"  # Leuckart intermediate
+MDP2P_ALCOHOL = "CC(O)Cc1ccc2OCOc2c1"  # reductive-amination by-product
+ISOTONITAZENE = "CCN(CC)CCn1c(Cc2ccc(OC(C)C)cc2)nc2cc([N+](=O)[O-])ccc21"
+NITAZENE_PRECURSOR = "CCN(CC)CCNc1ccc([N+](=O)[O-])cc1N"  # N1-(2-diethylaminoethyl)-4-nitro-o-phenylenediamine
+
+
+def tablet(ref, country, amounts, adulterant=CAFFEINE, logo="Tesla", mass=312.0, seized="2026-10-02"):
+    """An MDMA tablet whose route markers come in ``amounts`` (mg per tablet)."""
+    mdma, adulterant_mg, pmk, mda, formyl, alcohol = amounts
+    components = [
+        {"smiles": MDMA, "name": "MDMA", "amount_mg": mdma, "role": "active", "enantiomer_ratio": 50},
+        {"smiles": adulterant, "amount_mg": adulterant_mg, "role": "adulterant"},
+        {"smiles": LACTOSE, "name": "lactose", "role": "diluent"},
+        {"smiles": PMK, "name": "PMK", "amount_mg": pmk, "role": "impurity"},
+        {"smiles": MDA, "name": "MDA", "amount_mg": mda, "role": "by_product"},
+        {"smiles": N_FORMYL_MDMA, "name": "N-formyl-MDMA", "amount_mg": formyl, "role": "by_product"},
+        {"smiles": MDP2P_ALCOHOL, "name": "MDP-2-P alcohol", "amount_mg": alcohol, "role": "by_product"},
+    ]
+    return {
+        "external_ref": ref,
+        "sample": {
+            "form": "tablet",
+            "seized_on": seized,
+            "country": country,
+            "sold_as": "éxtasis",
+            "appearance": {
+                "colour": "pink",
+                "logo": logo,
+                "shape": "round",
+                "mass_mg": mass,
+                "diameter_mm": 9.0,
+                "packaging": "zip bag",
+            },
+        },
+        "components": components,
+        "case_ref": "PRIVATE-CASE",
+        "notes": "PRIVATE-NOTES",
+    }
+
+
+BATCH_A = (118.0, 20.0, 0.60, 0.35, 0.08, 0.020)
+BATCH_A_AGAIN = (109.0, 21.5, 0.66, 0.31, 0.09, 0.018)  # the same batch: a few % on majors, more on traces
+BATCH_B = (95.0, 20.0, 0.05, 1.10, 0.40, 0.300)  # another batch of the same route and press
+
+
+def post(client, actor, body, status=201):
+    response = client.post("/api/v1/detections", json=body, headers=actor.headers)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def test_a_profile_is_stored_returned_and_shared_without_private_fields(client, actors, settings):
+    created = post(client, actors["lab_co"], tablet("PROFILE-1", "CO", BATCH_A))
+    got = client.get(f"/api/v1/detections/{created['id']}", headers=actors["authority_co"].headers).json()
+    assert got["sample"]["appearance"] == {
+        "colour": "pink",
+        "logo": "Tesla",
+        "shape": "round",
+        "mass_mg": 312.0,
+        "diameter_mm": 9.0,
+        "packaging": "zip bag",
+    }
+    roles = [(c["role"], c["amount_mg"]) for c in got["components"]]
+    assert roles[0] == ("active", 118.0) and roles[2] == ("diluent", None) and roles[4] == ("by_product", 0.35)
+    assert got["components"][0]["enantiomer_ratio"] == 50
+    assert got["components"][3]["substance"] is not None  # PMK: identified like any other component
+    assert "case_ref" not in got
+    with Session(engine_for(settings.database_url)) as session:
+        entry = session.exec(select(FeedEntry).where(FeedEntry.kind == "detection")).one()
+    assert entry.payload["sample"]["appearance"]["logo"] == "Tesla"
+    assert [c["role"] for c in entry.payload["components"]][:2] == ["active", "adulterant"]
+    assert "PRIVATE" not in str(entry.payload)
+
+
+def test_the_profile_fields_are_documented_in_openapi(client):
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    component = schemas["ComponentIn"]["properties"]
+    assert "active, adulterant, diluent, impurity, by_product, unknown" in component["role"]["description"]
+    assert component["amount_mg"]["examples"] == [95.0] and "enantiomer_ratio" in component
+    appearance = schemas["AppearanceIn"]
+    assert set(appearance["properties"]) == {"colour", "logo", "shape", "mass_mg", "diameter_mm", "packaging"}
+    assert appearance["examples"][0]["logo"] == "Tesla"
+
+
+def test_bad_profile_fields_are_422_naming_the_field(client, actors):
+    body = tablet("PROFILE-BAD", "CO", BATCH_A)
+    body["components"][0]["role"] = "main"
+    body["components"][1]["amount_mg"] = -3
+    body["sample"]["appearance"]["diameter_mm"] = 0
+    body["sample"]["appearance"]["weight"] = 300
+    response = client.post("/api/v1/detections", json=body, headers=actors["lab_co"].headers)
+    assert response.status_code == 422
+    errors = {e["field"]: e["message"] for e in response.json()["errors"]}
+    assert errors["components[0].role"].startswith("must be one of active, adulterant, diluent, impurity")
+    assert "components[1].amount_mg" in errors
+    assert "sample.appearance.diameter_mm" in errors
+    assert "sample.appearance.weight" in errors
+    listed = client.get("/api/v1/detections", headers=actors["lab_co"].headers).json()["items"]
+    assert listed == []
+
+
+def test_seizures_of_one_batch_are_linked_across_labs_and_countries_and_not_with_another_batch(client, actors):
+    a_co = post(client, actors["lab_co"], tablet("A-CO", "CO", BATCH_A))
+    b_co = post(client, actors["lab_co2"], tablet("B-CO", "CO", BATCH_B, seized="2026-10-05"))
+    a_mx = post(client, actors["lab_mx"], tablet("A-MX", "MX", BATCH_A_AGAIN, mass=305.0, seized="2026-10-20"))
+
+    regional = actors["regional"].headers
+    links = client.get(f"/api/v1/detections/{a_mx['id']}/links", headers=regional).json()
+    assert [item["detection"]["id"] for item in links] == [a_co["id"]]
+    link = links[0]
+    assert link["score"] >= LINK_THRESHOLD
+    shared = {"MDMA", "caffeine", "3,4-methylenedioxyphenyl-2-propanone", "tenamfetamine", "logo", "mass_mg"}
+    assert shared <= set(link["shared"])
+    assert link["detection"]["sample"]["country"] == "CO"
+    assert link["detection"]["sample"]["seized_on"] == "2026-10-02"
+    assert "case_ref" not in str(link) and "PRIVATE" not in str(link)
+    # the other batch is linked to neither
+    assert client.get(f"/api/v1/detections/{b_co['id']}/links", headers=regional).json() == []
+    back = client.get(f"/api/v1/detections/{a_co['id']}/links", headers=regional).json()
+    assert [item["detection"]["id"] for item in back] == [a_mx["id"]]
+
+
+def test_links_show_only_detections_the_caller_may_see(client, actors):
+    a_co = post(client, actors["lab_co"], tablet("V-CO", "CO", BATCH_A))
+    a_co2 = post(client, actors["lab_co2"], tablet("V-CO2", "CO", BATCH_A_AGAIN))
+    a_mx = post(client, actors["lab_mx"], tablet("V-MX", "MX", BATCH_A_AGAIN, seized="2026-10-21"))
+
+    def linked(actor, detection):
+        response = client.get(f"/api/v1/detections/{detection['id']}/links", headers=actors[actor].headers)
+        return response.status_code, sorted(
+            i["detection"]["id"] for i in response.json()
+        ) if response.is_success else []
+
+    assert linked("regional", a_co) == (200, sorted([a_co2["id"], a_mx["id"]]))
+    assert linked("authority_co", a_co) == (200, [a_co2["id"]])  # not Mexico's
+    assert linked("authority_mx", a_mx) == (200, [])  # both links lead to Colombia
+    assert linked("lab_co", a_co) == (200, [])  # a lab reads only its own detections
+    assert linked("lab_mx", a_co)[0] == 404  # nor may it ask about another lab's
+    assert client.get(f"/api/v1/detections/{a_co['id']}/links").status_code == 401
+
+
+def nitazene_powder(ref, country, purity, precursor, caffeine, seized):
+    return {
+        "external_ref": ref,
+        "sample": {"form": "powder", "seized_on": seized, "country": country, "sold_as": "heroin"},
+        "components": [
+            {"smiles": ISOTONITAZENE, "name": "isotonitazene", "purity_percent": purity, "role": "active"},
+            {"smiles": CAFFEINE, "purity_percent": caffeine, "role": "adulterant"},
+            {"smiles": PARACETAMOL, "purity_percent": 30.0, "role": "adulterant"},
+            {"smiles": NITAZENE_PRECURSOR, "purity_percent": precursor, "role": "impurity"},
+        ],
+    }
+
+
+def test_a_cross_border_cluster_of_an_opioid_raises_one_alert(client, actors, settings):
+    post(client, actors["lab_co"], nitazene_powder("N-1", "CO", 4.0, 0.20, 12.0, "2026-09-01"))
+    post(client, actors["lab_co2"], nitazene_powder("N-2", "CO", 4.2, 0.19, 12.5, "2026-09-15"))
+    assert not [a for a in _alerts(settings) if a.rule == "linked_cluster"]  # one country: no such alert
+    third = post(client, actors["lab_mx"], nitazene_powder("N-3", "MX", 3.9, 0.21, 11.8, "2026-10-01"))
+    post(client, actors["lab_mx"], nitazene_powder("N-4", "MX", 4.1, 0.20, 12.2, "2026-10-09"))
+    raised = [a for a in _alerts(settings) if a.rule == "linked_cluster"]
+    assert len(raised) == 1
+    alert = raised[0]
+    assert alert.countries == ["CO", "MX"] and alert.severity == "Severe" and alert.detection_count == 4
+    assert "Colombia" in alert.headline and "Mexico" in alert.headline
+    assert "perfil químico" in alert.texts["es"]["headline"]
+
+    clusters = client.get("/api/v1/clusters").json()["items"]
+    assert len(clusters) == 1 and clusters[0]["countries"] == ["CO", "MX"] and clusters[0]["size"] == 4
+    graph = client.get(f"/api/v1/clusters/{clusters[0]['id']}").json()
+    assert len(graph["nodes"]) == 4 and len(graph["links"]) == 6
+    assert graph["timeline"] == [{"month": "2026-09", "detections": 2}, {"month": "2026-10", "detections": 2}]
+    assert graph["alert_id"] == alert.id
+    assert third["id"] in {n["id"] for n in graph["nodes"]}
+    assert "PRIVATE" not in str(graph)
+
+
+def _alerts(settings) -> list[Alert]:
+    with Session(engine_for(settings.database_url)) as session:
+        return list(session.exec(select(Alert)).all())
+
+
+def test_csv_batches_carry_profile_columns(client, actors):
+    csv_text = (
+        "external_ref,country,form,seized_on,logo,colour,shape,mass_mg,diameter_mm,name,smiles,amount_mg,role\n"
+        f"CSV-P1,CO,tablet,2026-10-01,Tesla,pink,round,310,9.0,MDMA,{MDMA},112,active\n"
+        f"CSV-P1,CO,tablet,2026-10-01,Tesla,pink,round,310,9.0,caffeine,{CAFFEINE},20,adulterant\n"
+        f"CSV-P2,CO,tablet,2026-10-02,Tesla,pink,round,310,9.0,MDMA,{MDMA},112,main\n"
+    )
+    response = client.post(
+        "/api/v1/detections:batch",
+        files={"file": ("batch.csv", csv_text, "text/csv")},
+        headers=actors["lab_co"].headers,
+    )
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == [201, 422]
+    stored = results[0]["detection"]
+    assert stored["sample"]["appearance"] == {
+        "colour": "pink",
+        "logo": "Tesla",
+        "shape": "round",
+        "mass_mg": 310.0,
+        "diameter_mm": 9.0,
+    }
+    assert [(c["role"], c["amount_mg"]) for c in stored["components"]] == [("active", 112.0), ("adulterant", 20.0)]
+    assert results[1]["errors"][0]["field"] == "[1].components[0].role"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_cluster_pages_draw_the_link_chart_and_timeline(browser, client, actors, settings):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    post(client, actors["lab_co"], nitazene_powder("W-1", "CO", 4.0, 0.20, 12.0, "2026-09-01"))
+    post(client, actors["lab_mx"], nitazene_powder("W-2", "MX", 4.1, 0.21, 12.3, "2026-10-03"))
+    post(client, actors["lab_mx"], nitazene_powder("W-3", "MX", 3.9, 0.20, 11.9, "2026-10-12"))
+    with running(create_app(settings)) as base:
+        browser.get(f"{base}/clusters?lang=es")
+        assert "Incautaciones vinculadas" in browser.find_element(By.TAG_NAME, "h1").text
+        rows = browser.find_elements(By.CSS_SELECTOR, "#clusters tr")
+        assert len(rows) == 2 and "CO, MX" in rows[1].text
+        rows[1].find_element(By.TAG_NAME, "a").click()
+        WebDriverWait(browser, 30).until(
+            lambda d: d.find_element(By.ID, "link-chart").get_attribute("data-ready") == "true"
+        )
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#link-chart circle.seizure")) == 3
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#link-chart line.link")) == 3
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#timeline rect.month")) == 2
+        assert "PRIVATE" not in browser.page_source
+        assert offsite_requests(browser) == []
+        assert console_errors(browser) == []
+
+
+def test_links_cross_the_federation_on_shared_fields(client, actors, settings, tmp_path, sqlite_template):
+    """Mexico's node reports a seizure; this node imports it from the detections feed and links it."""
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from ews.config import Settings
+    from ews.db import session_scope
+    from ews.services.federation import Federation, register_peer
+    from tests.conftest import make_actor
+
+    path = tmp_path / "node-mx.db"
+    shutil.copy(sqlite_template, path)
+    settings_mx = Settings(
+        database_url=f"sqlite:///{path}", cache_dir=settings.cache_dir, node_id="node-mx", scheduler="off"
+    )
+    lab_mx = make_actor(settings_mx.database_url, "lab", "MX", "Laboratorio Monterrey")
+    partner = make_actor(settings_mx.database_url, "regional", None, "partner")
+    with TestClient(create_app(settings_mx)) as client_mx:
+        post(client_mx, lab_mx, tablet("FED-MX", "MX", BATCH_A_AGAIN, seized="2026-10-20"))
+        page = client_mx.get("/feeds/detections.json", headers=partner.headers).json()
+    assert "PRIVATE" not in str(page) and page["items"][0]["data"]["sample"]["appearance"]["logo"] == "Tesla"
+
+    local = post(client, actors["lab_co"], tablet("FED-CO", "CO", BATCH_A))
+    state = client.app.state.node
+    federation = Federation(settings, state.engine, state.alerting, state.identifier)
+    try:
+        with session_scope(state.engine) as session:
+            peer = register_peer(session, "https://ews.mx.example", "token")
+            imported = federation.import_detection(session, peer, page["items"][0])
+            assert imported is not None
+            imported_id = imported.id
+    finally:
+        federation.shutdown()
+    links = client.get(f"/api/v1/detections/{local['id']}/links", headers=actors["regional"].headers).json()
+    assert [item["detection"]["id"] for item in links] == [imported_id]
+    assert links[0]["detection"]["origin"]["node"] == "node-mx"
+    assert links[0]["detection"]["sample"]["country"] == "MX"
+    assert {"MDMA", "logo"} <= set(links[0]["shared"])
+
+
+def test_concurrent_seizures_linking_to_one_earlier_seizure_make_one_cluster(client, actors, settings):
+    """Six labs' reports of one batch race against a real server: all stored, one cluster of seven."""
+    import threading
+
+    import httpx
+
+    from ews.models import ClusterMember, LinkCluster
+
+    post(client, actors["lab_co"], tablet("RACE-0", "CO", BATCH_A))
+    statuses: list[int] = []
+    lock = threading.Lock()
+    with running(create_app(settings)) as base:
+        barrier = threading.Barrier(6)
+
+        def submit(number: int) -> None:
+            barrier.wait()
+            response = httpx.post(
+                f"{base}/api/v1/detections",
+                json=tablet(f"RACE-{number + 1}", "CO", BATCH_A_AGAIN),
+                headers=actors["lab_co2"].headers,
+                timeout=60,
+            )
+            with lock:
+                statuses.append(response.status_code)
+
+        threads = [threading.Thread(target=submit, args=(n,)) for n in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert statuses == [201] * 6
+    with Session(engine_for(settings.database_url)) as session:
+        clusters = session.exec(select(LinkCluster)).all()
+        members = session.exec(select(ClusterMember)).all()
+    assert len(clusters) == 1 and clusters[0].size == 7
+    assert len(members) == 7 and {m.cluster_id for m in members} == {clusters[0].id}
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_transactions_clustering_one_seizure_at_once_merge_instead_of_failing(client, actors, settings):
+    """The second transaction waits on the first's membership row, then merges its committed cluster."""
+    import threading
+
+    from sqlalchemy import text
+
+    from ews.models import ClusterMember, Detection, DetectionComponent, LinkCluster
+    from ews.services.links import Linker
+    from tests.support import wait_for
+
+    ids = [
+        post(client, actors["lab_co"], tablet(f"TX-{n}", "CO", amounts))["id"]
+        for n, amounts in enumerate((BATCH_A, BATCH_B, (90.0, 40.0, 0.9, 0.02, 0.7, 0.1)))
+    ]
+    engine = client.app.state.node.engine
+    linker = Linker()
+
+    def load(session, detection_id):
+        detection = session.get(Detection, detection_id)
+        parts = list(
+            session.exec(select(DetectionComponent).where(DetectionComponent.detection_id == detection_id))
+        )
+        return detection, parts
+
+    first = Session(engine)
+    detection, parts = load(first, ids[1])
+    linker._cluster(first, detection, [first.get(Detection, ids[0])], parts)  # not committed yet
+    failures: list[BaseException] = []
+
+    def second() -> None:
+        with Session(engine) as session:
+            try:
+                detection, parts = load(session, ids[2])
+                linker._cluster(session, detection, [session.get(Detection, ids[0])], parts)
+                session.commit()
+            except BaseException as error:  # noqa: BLE001 - reported to the test
+                failures.append(error)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+
+    def waiting() -> bool:
+        with engine.connect() as probe:  # a new transaction each time: pg_stat_activity is a snapshot
+            count = probe.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
+            return bool(count.scalar())
+
+    wait_for(waiting)
+    first.commit()
+    first.close()
+    thread.join(timeout=60)
+    assert failures == []
+    with Session(engine) as session:
+        clusters = session.exec(select(LinkCluster)).all()
+        members = session.exec(select(ClusterMember)).all()
+    assert len(clusters) == 1 and clusters[0].size == 3
+    assert sorted(m.detection_id for m in members) == sorted(ids)
