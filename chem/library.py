@@ -41,6 +41,8 @@ from chem.standardize import Standardized, from_standardized_smiles, standardize
 STATUSES = ("controlled", "precursor", "known", "excepted")
 BUNDLED_LISTS = ("un_1961.csv", "un_1971.csv", "un_1988.csv")
 BUNDLED_KNOWN = "known.csv"
+NATIONAL_FOLDER = "national"
+"""``chem/data/national/*.csv``: national control lists (the reference CSV format, one jurisdiction a file)."""
 STANDARDIZER_VERSION = "1"
 """Bump when :func:`chem.standardize.standardize` changes its output: invalidates caches."""
 
@@ -278,9 +280,21 @@ def _bundled_text(name: str) -> str:
     return resources.files("chem").joinpath(f"data/{name}").read_text(encoding="utf-8")
 
 
+@cache
+def national_lists() -> tuple[str, ...]:
+    """The bundled national lists, as paths under ``chem/data`` (``national/us_csa.csv``)."""
+    folder = resources.files("chem").joinpath(f"data/{NATIONAL_FOLDER}")
+    if not folder.is_dir():
+        return ()
+    return tuple(
+        sorted(f"{NATIONAL_FOLDER}/{item.name}" for item in folder.iterdir() if item.name.endswith(".csv"))
+    )
+
+
 def bundled_substances(include_controlled: bool = True, include_known: bool = True) -> list[Substance]:
-    """Rows of the bundled UN lists and the known non-controlled substances."""
-    names = (BUNDLED_LISTS if include_controlled else ()) + ((BUNDLED_KNOWN,) if include_known else ())
+    """Rows of the bundled UN lists, the bundled national lists and the known non-controlled substances."""
+    controlled = (*BUNDLED_LISTS, *national_lists()) if include_controlled else ()
+    names = controlled + ((BUNDLED_KNOWN,) if include_known else ())
     substances = []
     for name in names:
         try:

@@ -375,8 +375,13 @@ def analog_by_similarity(evidence: Iterable[NeighbourEvidence], policy: AnalogPo
 
 
 def _neighbours(
-    std: Standardized, library: ReferenceLibrary, as_of: date, policy: AnalogPolicy
+    std: Standardized, library: ReferenceLibrary, as_of: date, policy: AnalogPolicy, jurisdiction: str
 ) -> list[tuple[float, Substance]]:
+    """The controlled substances nearest to ``std``: those under the UN conventions or this jurisdiction's law.
+
+    A medicine that only another country controls (an anabolic steroid, a Brazilian C1
+    antidepressant) is no reference for analogs here.
+    """
     if not library.controlled:
         return []
     scores = DataStructs.BulkTanimotoSimilarity(fingerprint(std.mol), library.controlled_fps)
@@ -384,7 +389,8 @@ def _neighbours(
         (
             (score, substance)
             for score, substance in zip(scores, library.controlled, strict=True)
-            if score >= policy.reported_similarity and any(c.in_force_anywhere(as_of) for c in substance.controls)
+            if score >= policy.reported_similarity
+            and any(c.applies_in(jurisdiction) and c.in_force_anywhere(as_of) for c in substance.controls)
         ),
         key=lambda pair: (-pair[0], pair[1].name),
     )
@@ -454,7 +460,8 @@ def match(
         elif precursor_listings:
             precursor_here = True
             controls += _control_dicts(substance, precursor_listings, jurisdiction, "listed")
-        elif substance.status == "known":
+        elif substance.status == "known" or substance.category:
+            # a medicine controlled only by other countries' laws is, here, a known medicine
             known_here = True
         elif substance.controls:
             elsewhere.append(substance)
@@ -559,7 +566,7 @@ def match(
     undecided = not (
         controlled_here or precursor_here or known_here or elsewhere or generic_elsewhere or family_hits
     )
-    neighbours = _neighbours(std, library, as_of, policy)
+    neighbours = _neighbours(std, library, as_of, policy, jurisdiction)
     evidence: list[NeighbourEvidence] = []
     query_environments = environments(std.mol) if neighbours else {}
     for rank, (score, substance) in enumerate(neighbours):
