@@ -390,7 +390,10 @@ def _neighbours(
             (score, substance)
             for score, substance in zip(scores, library.controlled, strict=True)
             if score >= policy.reported_similarity
-            and any(c.applies_in(jurisdiction) and c.in_force_anywhere(as_of) for c in substance.controls)
+            and any(
+                c.status == "controlled" and c.applies_in(jurisdiction) and c.in_force_anywhere(as_of)
+                for c in substance.controls
+            )
         ),
         key=lambda pair: (-pair[0], pair[1].name),
     )
@@ -433,8 +436,10 @@ def match(
 
     # Substances listed only after the as-of date do not exist yet for this question.
     def listed_by(substance: Substance) -> bool:
-        return substance.status in ("known", "excepted") or any(
-            c.in_force_anywhere(as_of) for c in substance.controls
+        return (
+            substance.status in ("known", "excepted")
+            or bool(substance.category)  # a known medicine is known whatever its listings say
+            or any(c.in_force_anywhere(as_of) for c in substance.controls)
         )
 
     query = _resolve_by_name(std, library, name, warnings)
