@@ -107,3 +107,17 @@ def test_a_precursor_solvent_is_a_precursor_in_brazil_and_known_elsewhere(librar
     chloroform = "ClC(Cl)Cl"
     assert match_text(chloroform, library, jurisdiction="BR", as_of=date(2026, 1, 1))["verdict"] == "precursor"
     assert match_text(chloroform, library, jurisdiction="UN", as_of=date(2026, 1, 1))["verdict"] == "known"
+
+
+def test_held_out_national_listings_are_still_flagged(tmp_path):
+    """bench/jurisdictions.py as floors: a fixed 15 % of each national list, matched without its own listing."""
+    from bench.jurisdictions import evaluate, holdout_rows, read_holdout
+
+    assert read_holdout() == holdout_rows(), "tests/data/validation/jurisdictions_holdout.csv is stale: --write"
+    outcomes = evaluate(tmp_path)
+    assert {"US", "BR", "CA"} <= set(outcomes)
+    for code in ("US", "BR", "CA"):
+        outcome = outcomes[code]
+        assert outcome.total >= 20, code
+        assert outcome.flagged / outcome.total >= 0.90, code
+        assert outcome.controlled / outcome.total >= 0.75, code
