@@ -24,11 +24,12 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from importlib import resources
 from pathlib import Path
 
-from chem.library import ReferenceLibrary, bundled_substances, national_lists, read_csv_rows, _bundled_text
 from chem.families import load_families
 from chem.generic import load_definitions
+from chem.library import ReferenceLibrary, bundled_substances, national_lists, read_csv_rows
 from chem.match import match
 from chem.standardize import standardize_text
 
@@ -47,7 +48,8 @@ def holdout_rows() -> list[dict[str, str]]:
     """The held-out rows of every bundled national list (one row per substance and jurisdiction)."""
     chosen: dict[tuple[str, str], dict[str, str]] = {}
     for name in national_lists():
-        for _, row in read_csv_rows(_bundled_text(name), name):
+        text = resources.files("chem").joinpath(f"data/{name}").read_text(encoding="utf-8")
+        for _, row in read_csv_rows(text, name):
             key = (row["jurisdiction"], row["id"])
             if row["smiles"] and held_out(*key) and key not in chosen:
                 chosen[key] = {f: row.get(f, "") for f in FIELDS}
