@@ -375,6 +375,7 @@ class ReferenceLibrary:
         self.controlled: list[Substance] = []
         self.controlled_fps: list = []
         self.fingerprint_by_id: dict[str, DataStructs.ExplicitBitVect] = {}
+        self.positional_by_formula: dict[str, list[Substance]] = {}  # listings with a positional-isomer clause
         for substance in self.substances:
             self.by_id.setdefault(substance.id, substance)
             std = substance.standardized
@@ -382,6 +383,8 @@ class ReferenceLibrary:
                 continue
             self.by_inchikey.setdefault(std.inchikey, []).append(substance)
             self.by_skeleton.setdefault(std.skeleton_key, []).append(substance)
+            if any("positional_isomers" in c.clauses for c in substance.controls):
+                self.positional_by_formula.setdefault(std.formula, []).append(substance)
             if any(c.status == "controlled" for c in substance.controls):
                 flat = Chem.MolToSmiles(std.mol, isomericSmiles=False)
                 self.by_flat_smiles.setdefault(flat, []).append(substance)

@@ -42,6 +42,7 @@ from datetime import date
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator, rdFMCS
 
+from chem import isomers
 from chem.errors import StructureError
 from chem.library import ReferenceLibrary, Substance, fingerprint
 from chem.library import _fingerprinter as _morgan
@@ -245,6 +246,27 @@ def _ester_ether_parents(std: Standardized, library: ReferenceLibrary, jurisdict
                 ]
                 if controls and identity.substance.status == "controlled":
                     yield kind, identity.substance, controls
+
+
+# --- positional isomers (US hallucinogens, 21 CFR 1300.01) ----------------------------------
+
+
+def _positional_isomer_parents(std: Standardized, library: ReferenceLibrary, jurisdiction: str, as_of: date):
+    """Listed substances of which ``std`` is a positional isomer, where a listing in force says so."""
+    candidates = library.positional_by_formula.get(std.formula)
+    if not candidates:
+        return
+    query = isomers.signature(std.mol)
+    if query is None:
+        return
+    for substance in candidates:
+        controls = [
+            c
+            for c in substance.controls_in_force(jurisdiction, as_of)
+            if isomers.CLAUSE in c.clauses and c.status == "controlled"
+        ]
+        if controls and substance.standardized and isomers.signature_of(substance.standardized.smiles) == query:
+            yield substance, controls
 
 
 # --- similarity -----------------------------------------------------------------------------
@@ -487,6 +509,21 @@ def match(
                     "score": 1.0,
                     "status": substance.status,
                     "basis": kind,
+                }
+            )
+            drug_class = drug_class or substance.drug_class
+
+    if not (controlled_here or identities):
+        for substance, in_force in _positional_isomer_parents(query, library, jurisdiction, as_of):
+            controlled_here = True
+            controls += _control_dicts(substance, in_force, jurisdiction, "positional_isomer")
+            matches.append(
+                {
+                    "kind": "identity",
+                    "substance": substance.to_dict(),
+                    "score": 1.0,
+                    "status": substance.status,
+                    "basis": "positional_isomer",
                 }
             )
             drug_class = drug_class or substance.drug_class

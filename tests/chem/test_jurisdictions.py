@@ -121,3 +121,20 @@ def test_held_out_national_listings_are_still_flagged(tmp_path):
         assert outcome.total >= 20, code
         assert outcome.flagged / outcome.total >= 0.90, code
         assert outcome.controlled / outcome.total >= 0.75, code
+
+
+def test_a_positional_isomer_of_a_us_schedule_i_hallucinogen_is_controlled_there(library):
+    """21 CFR 1300.01: same formula, core and functional groups, substituents moved on the core."""
+    dma_34 = "COc1ccc(CC(C)N)cc1OC"  # 3,4-dimethoxyamphetamine; 2,5-DMA is listed
+    us = match_text(dma_34, library, jurisdiction="US", as_of=date(2026, 1, 1))
+    assert us["verdict"] == "controlled"
+    assert {(c["substance"]["id"], c["basis"]) for c in us["controls"]} >= {("dma", "positional_isomer")}
+    assert all(c["jurisdiction"] == "US" and c["schedule"] == "I" for c in us["controls"])
+    assert match_text(dma_34, library, jurisdiction="UN", as_of=date(2026, 1, 1))["verdict"] != "controlled"
+    # moving the alpha-methyl group onto the nitrogen makes a secondary amine: a new functionality
+    n_methyl = "CNC(C)Cc1cc(OC)ccc1OC"
+    assert match_text(n_methyl, library, jurisdiction="US", as_of=date(2026, 1, 1))["verdict"] != "controlled"
+    # the clause belongs to the hallucinogens only: a positional isomer of methcathinone (1308.11(f)) is not claimed
+    ring_methyl_cathinone = "CC(N)C(=O)c1ccc(C)cc1"
+    result = match_text(ring_methyl_cathinone, library, jurisdiction="US", as_of=date(2026, 1, 1))
+    assert not [c for c in result["controls"] if c["basis"] == "positional_isomer"]

@@ -17,7 +17,7 @@ from chem.standardize import standardize_text
 
 NATIONAL = national_lists()
 FILES = (*BUNDLED_LISTS, BUNDLED_KNOWN, *NATIONAL)
-CLAUSES = {"isomers", "stereoisomers", "esters", "ethers", "salts"}
+CLAUSES = {"isomers", "stereoisomers", "esters", "ethers", "salts", "positional_isomers"}
 INSTRUMENTS = {"1961 Single Convention", "1971 Convention", "1988 Convention"}
 SCHEDULES = {
     "1961 Single Convention": {"I", "II", "IV"},
