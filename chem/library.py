@@ -291,6 +291,15 @@ def national_lists() -> tuple[str, ...]:
     )
 
 
+@cache
+def bundled_jurisdictions() -> tuple[str, ...]:
+    """UN and every jurisdiction whose law the bundled library carries (national lists, generic definitions)."""
+    codes = {definition.jurisdiction for definition in load_definitions()}
+    for name in national_lists():
+        codes.update(row.get("jurisdiction", "").upper() for _, row in read_csv_rows(_bundled_text(name), name))
+    return ("UN", *sorted(code for code in codes if code and code != "UN"))
+
+
 def bundled_substances(include_controlled: bool = True, include_known: bool = True) -> list[Substance]:
     """Rows of the bundled UN lists, the bundled national lists and the known non-controlled substances."""
     controlled = (*BUNDLED_LISTS, *national_lists()) if include_controlled else ()

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, func, select
 
 from alerts.rules import SEVERITIES
 from chem.depict import svg
+from chem.library import bundled_jurisdictions
 from ews.api.deps import Node, node, session
 from ews.models import Alert, Detection
 from ews.problems import not_found
@@ -219,7 +220,14 @@ def alert_page(alert_id: str, request: Request, db: Session = Depends(session), 
 @router.get("/match", response_class=HTMLResponse)
 def match_form(request: Request, state: Node = Depends(node)):
     return render(
-        request, state, "match.html", structures="", as_of=date.today().isoformat(), jurisdiction="UN", results=[]
+        request,
+        state,
+        "match.html",
+        structures="",
+        as_of=date.today().isoformat(),
+        jurisdiction="UN",
+        jurisdictions=bundled_jurisdictions(),
+        results=[],
     )
 
 
@@ -258,5 +266,6 @@ def match_submit(
         structures=structures,
         as_of=when.isoformat(),
         jurisdiction=code,
+        jurisdictions=bundled_jurisdictions(),
         results=results,
     )
