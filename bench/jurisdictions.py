@@ -121,6 +121,19 @@ def evaluate(cache_dir: Path | None = None, rows: list[dict[str, str]] | None = 
     return outcomes
 
 
+def false_positives(cache_dir: Path | None = None) -> dict[str, tuple[int, int]]:
+    """Per jurisdiction: unrelated medicines and chemicals (negatives.csv) called analog, of all."""
+    from bench.validation import rows as validation_rows
+
+    library = ReferenceLibrary.bundled(cache_dir=cache_dir)
+    negatives = [standardize_text(r["smiles"]) for r in validation_rows("negatives.csv")]
+    counts = {}
+    for code in ("UN", *sorted({r["jurisdiction"] for r in read_holdout()})):
+        verdicts = [match(std, library, as_of=AS_OF, jurisdiction=code).verdict for std in negatives]
+        counts[code] = (verdicts.count("analog"), len(verdicts))
+    return counts
+
+
 def report(outcomes: dict[str, Outcome]) -> str:
     lines = [
         "held-out national listings, matched in their own jurisdiction without that listing (as of 2026-01-01)"
@@ -150,6 +163,11 @@ def main() -> None:
         write_holdout()
     outcomes = evaluate(Path.home() / ".cache" / "ews")
     print(report(outcomes))
+    rates = false_positives(Path.home() / ".cache" / "ews")
+    print(
+        "negatives (350 unrelated medicines and chemicals) called analog: "
+        + ", ".join(f"{code} {n / total:.3f} ({n}/{total})" for code, (n, total) in rates.items())
+    )
     if args.misses:
         for outcome in outcomes.values():
             for name, verdict in outcome.misses:
