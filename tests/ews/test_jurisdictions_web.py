@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 
 from chem.library import bundled_jurisdictions
+from tests.ews.test_cli import ews
 
 KETAMINE = "CNC1(CCCCC1=O)c1ccccc1Cl"
 ADB_HEXINACA = "CCCCCCn1nc(C(=O)NC(C(N)=O)C(C)(C)C)c2ccccc21"
@@ -43,3 +46,16 @@ def test_the_match_form_offers_and_answers_the_bundled_jurisdictions(client):
     )
     assert answer.status_code == 200
     assert "Portaria SVS/MS 344/1998" in answer.text and 'value="BR"' in answer.text
+
+
+def test_ews_match_jurisdiction_us_names_the_us_instrument(tmp_path, cache_dir):
+    env = {**os.environ, "EWS_CACHE_DIR": str(cache_dir), "EWS_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db"}
+    args = ("match", "--smiles", KETAMINE, "--as-of", "2026-01-01", "--format", "json")
+    us = json.loads(ews(*args, "--jurisdiction", "US", env=env, check=0).stdout)
+    assert us["verdict"] == "controlled"
+    assert [(c["jurisdiction"], c["instrument"], c["schedule"]) for c in us["controls"]] == [
+        ("US", "Controlled Substances Act (21 CFR 1308.13)", "III")
+    ]
+    assert json.loads(ews(*args, env=env, check=0).stdout)["verdict"] == "known"  # UN by default
+    table = ews(*args[:-2], "--jurisdiction", "br", "--format", "table", env=env, check=0).stdout
+    assert "Portaria SVS/MS 344/1998, Lista C1" in table
