@@ -7,8 +7,9 @@ depends on nothing but the id. The held-out rows are written, with their sources
 matched in its own jurisdiction with a library from which that country's listing of it has been
 removed (its other listings stay: the UN conventions, other countries' lists) and counted as
 
-* ``controlled``: still controlled there, by a UN listing in force or by one of the country's
-  generic definitions (the legal question: would the law catch it without the name?);
+* ``controlled``: still under control there (verdict ``controlled`` or ``precursor``), by a UN
+  listing in force or by one of the country's generic definitions (the legal question: would
+  the law catch it without the name?);
 * ``flagged``: controlled, a precursor, or an analog (the early-warning question);
 * anything else (``known``, ``no_match``) is a miss, listed with ``--misses``.
 
@@ -82,7 +83,7 @@ class Outcome:
 
     @property
     def controlled(self) -> int:
-        return self.verdicts["controlled"]
+        return self.verdicts["controlled"] + self.verdicts["precursor"]
 
     @property
     def flagged(self) -> int:
@@ -113,7 +114,7 @@ def evaluate(cache_dir: Path | None = None, rows: list[dict[str, str]] | None = 
             substance = library.by_id.get(row["id"])
             if substance is None or not any(c.in_force("UN", AS_OF) for c in substance.controls):
                 outcome.beyond_un[result.verdict] += 1
-            if result.verdict == "controlled":
+            if result.verdict in ("controlled", "precursor"):
                 bases = {c["basis"] for c in result.controls if c["jurisdiction"] == jurisdiction}
                 outcome.controlled_by["generic" if "generic" in bases else "un"] += 1
             if result.verdict not in ("controlled", "precursor", "analog"):
@@ -140,7 +141,7 @@ def report(outcomes: dict[str, Outcome]) -> str:
     ]
     for code, o in outcomes.items():
         lines.append(
-            f"{code}: {o.total:3d} held out; still controlled {o.controlled / o.total:.3f} ({o.controlled}: "
+            f"{code}: {o.total:3d} held out; still under control {o.controlled / o.total:.3f} ({o.controlled}: "
             f"{o.controlled_by['un']} by a UN listing, {o.controlled_by['generic']} by a generic definition); "
             f"flagged {o.flagged / o.total:.3f} ({o.flagged}/{o.total})"
         )

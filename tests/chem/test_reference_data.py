@@ -132,7 +132,10 @@ def test_a_transfer_leaves_no_gap_and_no_overlap():
 
 NATIONAL_INSTRUMENTS = {
     "US": ("Controlled Substances Act (21 CFR 1308.1", {"I", "II", "III", "IV", "V"}),
-    "CA": ("Controlled Drugs and Substances Act (S.C. 1996, c. 19), Schedule", {"I", "II", "III", "IV"}),
+    "CA": (
+        "Controlled Drugs and Substances Act (S.C. 1996, c. 19), Schedule",
+        {"I", "II", "III", "IV", "VI Part 1", "VI Part 2"},
+    ),
     "BR": (
         "Portaria SVS/MS 344/1998, Lista",
         {"A1", "A2", "A3", "B1", "B2", "C1", "C2", "C3", "C5", "D1", "D2", "E", "F1", "F2", "F3", "F4"},
