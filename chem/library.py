@@ -35,6 +35,7 @@ from chem.classes import CLASSES
 from chem.errors import StructureError
 from chem.families import FamilyRule, load_families
 from chem.generic import GenericDefinition, load_definitions
+from chem.isomers import CLAUSE as POSITIONAL_ISOMERS
 from chem.read import iter_sdf, read_smiles
 from chem.standardize import Standardized, from_standardized_smiles, standardize
 
@@ -392,7 +393,7 @@ class ReferenceLibrary:
                 continue
             self.by_inchikey.setdefault(std.inchikey, []).append(substance)
             self.by_skeleton.setdefault(std.skeleton_key, []).append(substance)
-            if any("positional_isomers" in c.clauses for c in substance.controls):
+            if any(POSITIONAL_ISOMERS in c.clauses for c in substance.controls):
                 self.positional_by_formula.setdefault(std.formula, []).append(substance)
             if any(c.status == "controlled" for c in substance.controls):
                 flat = Chem.MolToSmiles(std.mol, isomericSmiles=False)

@@ -4,13 +4,15 @@ The verdict, in order of precedence:
 
 ``controlled``
     identical to a substance listed in the jurisdiction and in force on the
-    date (exactly, or as an isomer, ester or ether the listing clauses cover),
+    date (exactly, or as an isomer, ester, ether or US positional isomer the
+    listing clauses cover),
     or covered by a generic definition of the jurisdiction in force;
 ``precursor``
     identical to a scheduled precursor chemical;
 ``known``
     identical to a known substance that is not controlled (a medicine, an
-    adulterant), even where it resembles a controlled one;
+    adulterant), even where it resembles a controlled one, or where only
+    another country's law controls it;
 ``analog``
     structurally related to a controlled substance or a known drug family:
     a family rule, a generic definition of another jurisdiction (or not yet in
