@@ -36,7 +36,7 @@ def features(library: ReferenceLibrary):
         std = standardize_text(row["smiles"])
         if any(s.status == "known" for s in library.by_inchikey.get(std.inchikey, [])):
             continue  # decided by identity, not by similarity
-        neighbours = _neighbours(std, library, as_of, probe)
+        neighbours = _neighbours(std, library, as_of, probe, "UN")
         sets[group].append(
             [
                 neighbour_evidence(std.mol, s.standardized.mol, score, probe, with_mcs=rank < 3)

@@ -35,12 +35,15 @@ from chem.classes import CLASSES
 from chem.errors import StructureError
 from chem.families import FamilyRule, load_families
 from chem.generic import GenericDefinition, load_definitions
+from chem.isomers import CLAUSE as POSITIONAL_ISOMERS
 from chem.read import iter_sdf, read_smiles
 from chem.standardize import Standardized, from_standardized_smiles, standardize
 
 STATUSES = ("controlled", "precursor", "known", "excepted")
 BUNDLED_LISTS = ("un_1961.csv", "un_1971.csv", "un_1988.csv")
 BUNDLED_KNOWN = "known.csv"
+NATIONAL_FOLDER = "national"
+"""``chem/data/national/*.csv``: national control lists (the reference CSV format, one jurisdiction a file)."""
 STANDARDIZER_VERSION = "1"
 """Bump when :func:`chem.standardize.standardize` changes its output: invalidates caches."""
 
@@ -279,9 +282,30 @@ def _bundled_text(name: str) -> str:
     return resources.files("chem").joinpath(f"data/{name}").read_text(encoding="utf-8")
 
 
+@cache
+def national_lists() -> tuple[str, ...]:
+    """The bundled national lists, as paths under ``chem/data`` (``national/us_csa.csv``)."""
+    folder = resources.files("chem").joinpath(f"data/{NATIONAL_FOLDER}")
+    if not folder.is_dir():
+        return ()
+    return tuple(
+        sorted(f"{NATIONAL_FOLDER}/{item.name}" for item in folder.iterdir() if item.name.endswith(".csv"))
+    )
+
+
+@cache
+def bundled_jurisdictions() -> tuple[str, ...]:
+    """UN and every jurisdiction whose law the bundled library carries (national lists, generic definitions)."""
+    codes = {definition.jurisdiction for definition in load_definitions()}
+    for name in national_lists():
+        codes.update(row.get("jurisdiction", "").upper() for _, row in read_csv_rows(_bundled_text(name), name))
+    return ("UN", *sorted(code for code in codes if code and code != "UN"))
+
+
 def bundled_substances(include_controlled: bool = True, include_known: bool = True) -> list[Substance]:
-    """Rows of the bundled UN lists and the known non-controlled substances."""
-    names = (BUNDLED_LISTS if include_controlled else ()) + ((BUNDLED_KNOWN,) if include_known else ())
+    """Rows of the bundled UN lists, the bundled national lists and the known non-controlled substances."""
+    controlled = (*BUNDLED_LISTS, *national_lists()) if include_controlled else ()
+    names = controlled + ((BUNDLED_KNOWN,) if include_known else ())
     substances = []
     for name in names:
         try:
@@ -363,6 +387,7 @@ class ReferenceLibrary:
         self.controlled: list[Substance] = []
         self.controlled_fps: list = []
         self.fingerprint_by_id: dict[str, DataStructs.ExplicitBitVect] = {}
+        self.positional_by_formula: dict[str, list[Substance]] = {}  # listings with a positional-isomer clause
         for substance in self.substances:
             self.by_id.setdefault(substance.id, substance)
             std = substance.standardized
@@ -370,6 +395,8 @@ class ReferenceLibrary:
                 continue
             self.by_inchikey.setdefault(std.inchikey, []).append(substance)
             self.by_skeleton.setdefault(std.skeleton_key, []).append(substance)
+            if any(POSITIONAL_ISOMERS in c.clauses for c in substance.controls):
+                self.positional_by_formula.setdefault(std.formula, []).append(substance)
             if any(c.status == "controlled" for c in substance.controls):
                 flat = Chem.MolToSmiles(std.mol, isomericSmiles=False)
                 self.by_flat_smiles.setdefault(flat, []).append(substance)

@@ -4,13 +4,15 @@ The verdict, in order of precedence:
 
 ``controlled``
     identical to a substance listed in the jurisdiction and in force on the
-    date (exactly, or as an isomer, ester or ether the listing clauses cover),
+    date (exactly, or as an isomer, ester, ether or US positional isomer the
+    listing clauses cover),
     or covered by a generic definition of the jurisdiction in force;
 ``precursor``
     identical to a scheduled precursor chemical;
 ``known``
     identical to a known substance that is not controlled (a medicine, an
-    adulterant), even where it resembles a controlled one;
+    adulterant), even where it resembles a controlled one, or where only
+    another country's law controls it;
 ``analog``
     structurally related to a controlled substance or a known drug family:
     a family rule, a generic definition of another jurisdiction (or not yet in
@@ -42,6 +44,7 @@ from datetime import date
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator, rdFMCS
 
+from chem import isomers
 from chem.errors import StructureError
 from chem.library import ReferenceLibrary, Substance, fingerprint
 from chem.library import _fingerprinter as _morgan
@@ -247,6 +250,27 @@ def _ester_ether_parents(std: Standardized, library: ReferenceLibrary, jurisdict
                     yield kind, identity.substance, controls
 
 
+# --- positional isomers (US hallucinogens, 21 CFR 1300.01) ----------------------------------
+
+
+def _positional_isomer_parents(std: Standardized, library: ReferenceLibrary, jurisdiction: str, as_of: date):
+    """Listed substances of which ``std`` is a positional isomer, where a listing in force says so."""
+    candidates = library.positional_by_formula.get(std.formula)
+    if not candidates:
+        return
+    query = isomers.signature(std.mol)
+    if query is None:
+        return
+    for substance in candidates:
+        controls = [
+            c
+            for c in substance.controls_in_force(jurisdiction, as_of)
+            if isomers.CLAUSE in c.clauses and c.status == "controlled"
+        ]
+        if controls and substance.standardized and isomers.signature_of(substance.standardized.smiles) == query:
+            yield substance, controls
+
+
 # --- similarity -----------------------------------------------------------------------------
 
 
@@ -375,8 +399,13 @@ def analog_by_similarity(evidence: Iterable[NeighbourEvidence], policy: AnalogPo
 
 
 def _neighbours(
-    std: Standardized, library: ReferenceLibrary, as_of: date, policy: AnalogPolicy
+    std: Standardized, library: ReferenceLibrary, as_of: date, policy: AnalogPolicy, jurisdiction: str
 ) -> list[tuple[float, Substance]]:
+    """The controlled substances nearest to ``std``: those under the UN conventions or this jurisdiction's law.
+
+    A medicine that only another country controls (an anabolic steroid, a Brazilian C1
+    antidepressant) is no reference for analogs here.
+    """
     if not library.controlled:
         return []
     scores = DataStructs.BulkTanimotoSimilarity(fingerprint(std.mol), library.controlled_fps)
@@ -384,7 +413,11 @@ def _neighbours(
         (
             (score, substance)
             for score, substance in zip(scores, library.controlled, strict=True)
-            if score >= policy.reported_similarity and any(c.in_force_anywhere(as_of) for c in substance.controls)
+            if score >= policy.reported_similarity
+            and any(
+                c.status == "controlled" and c.applies_in(jurisdiction) and c.in_force_anywhere(as_of)
+                for c in substance.controls
+            )
         ),
         key=lambda pair: (-pair[0], pair[1].name),
     )
@@ -427,8 +460,10 @@ def match(
 
     # Substances listed only after the as-of date do not exist yet for this question.
     def listed_by(substance: Substance) -> bool:
-        return substance.status in ("known", "excepted") or any(
-            c.in_force_anywhere(as_of) for c in substance.controls
+        return (
+            substance.status in ("known", "excepted")
+            or bool(substance.category)  # a known medicine is known whatever its listings say
+            or any(c.in_force_anywhere(as_of) for c in substance.controls)
         )
 
     query = _resolve_by_name(std, library, name, warnings)
@@ -454,7 +489,8 @@ def match(
         elif precursor_listings:
             precursor_here = True
             controls += _control_dicts(substance, precursor_listings, jurisdiction, "listed")
-        elif substance.status == "known":
+        elif substance.status == "known" or substance.category:
+            # a medicine controlled only by other countries' laws is, here, a known medicine
             known_here = True
         elif substance.controls:
             elsewhere.append(substance)
@@ -475,6 +511,21 @@ def match(
                     "score": 1.0,
                     "status": substance.status,
                     "basis": kind,
+                }
+            )
+            drug_class = drug_class or substance.drug_class
+
+    if not (controlled_here or identities):
+        for substance, in_force in _positional_isomer_parents(query, library, jurisdiction, as_of):
+            controlled_here = True
+            controls += _control_dicts(substance, in_force, jurisdiction, "positional_isomer")
+            matches.append(
+                {
+                    "kind": "identity",
+                    "substance": substance.to_dict(),
+                    "score": 1.0,
+                    "status": substance.status,
+                    "basis": "positional_isomer",
                 }
             )
             drug_class = drug_class or substance.drug_class
@@ -559,7 +610,7 @@ def match(
     undecided = not (
         controlled_here or precursor_here or known_here or elsewhere or generic_elsewhere or family_hits
     )
-    neighbours = _neighbours(std, library, as_of, policy)
+    neighbours = _neighbours(std, library, as_of, policy, jurisdiction)
     evidence: list[NeighbourEvidence] = []
     query_environments = environments(std.mol) if neighbours else {}
     for rank, (score, substance) in enumerate(neighbours):

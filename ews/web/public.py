@@ -15,6 +15,7 @@ from sqlmodel import Session, col, func, select
 
 from alerts.rules import SEVERITIES
 from chem.depict import svg
+from chem.library import bundled_jurisdictions
 from ews.api.deps import Node, node, session
 from ews.api.filters import unknown_query
 from ews.models import Alert, AlertVersion, Detection
@@ -310,7 +311,14 @@ def alert_page(alert_id: str, request: Request, db: Session = Depends(session), 
 @router.get("/match", response_class=HTMLResponse)
 def match_form(request: Request, state: Node = Depends(node)):
     return render(
-        request, state, "match.html", structures="", as_of=date.today().isoformat(), jurisdiction="UN", results=[]
+        request,
+        state,
+        "match.html",
+        structures="",
+        as_of=date.today().isoformat(),
+        jurisdiction="UN",
+        jurisdictions=bundled_jurisdictions(),
+        results=[],
     )
 
 
@@ -357,6 +365,7 @@ def match_submit(
         structures=structures,
         as_of=when.isoformat() if when else as_of,
         jurisdiction=code if not errors else jurisdiction,
+        jurisdictions=bundled_jurisdictions(),
         results=results,
         form_errors=errors,
         form_notices=[] if errors else notices,

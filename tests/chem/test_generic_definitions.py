@@ -19,7 +19,7 @@ from chem.generic import GROUPS, GenericDefinition, Substituent, _components, lo
 from chem.standardize import standardize_text
 
 DEFINITIONS = {d.id: d for d in load_definitions()}
-JURISDICTIONS = {"GB", "DE", "US"}
+JURISDICTIONS = {"GB", "DE", "US", "BR", "CA"}
 
 
 def _documents() -> list[tuple[str, dict]]:

@@ -78,7 +78,11 @@ def test_a_substance_controlled_later_is_an_analog_before(library):
     before = verdict(library, iso, as_of=date(2021, 4, 13))
     after = verdict(library, iso, as_of=date(2021, 4, 14))
     assert before["verdict"] == "analog" and before["controls"] == []
-    assert not [m for m in before["matches"] if m["kind"] == "identity"]
+    # the day before the UN vote it was already listed in the United States (temporary order of
+    # 20 Aug 2020): evidence of control elsewhere, not a control under the conventions
+    assert {m["substance"]["id"] for m in before["matches"] if m["kind"] == "identity"} == {"isotonitazene"}
+    earlier = verdict(library, iso, as_of=date(2020, 8, 19))
+    assert earlier["verdict"] == "analog" and not [m for m in earlier["matches"] if m["kind"] == "identity"]
     assert after["verdict"] == "controlled"
 
 

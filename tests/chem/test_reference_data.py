@@ -12,11 +12,12 @@ from rdkit import Chem
 from rdkit.Chem import rdMolDescriptors
 
 from chem.classes import CLASSES
-from chem.library import BUNDLED_KNOWN, BUNDLED_LISTS, bundled_substances
+from chem.library import BUNDLED_KNOWN, BUNDLED_LISTS, bundled_substances, national_lists
 from chem.standardize import standardize_text
 
-FILES = (*BUNDLED_LISTS, BUNDLED_KNOWN)
-CLAUSES = {"isomers", "stereoisomers", "esters", "ethers", "salts"}
+NATIONAL = national_lists()
+FILES = (*BUNDLED_LISTS, BUNDLED_KNOWN, *NATIONAL)
+CLAUSES = {"isomers", "stereoisomers", "esters", "ethers", "salts", "positional_isomers"}
 INSTRUMENTS = {"1961 Single Convention", "1971 Convention", "1988 Convention"}
 SCHEDULES = {
     "1961 Single Convention": {"I", "II", "IV"},
@@ -125,3 +126,78 @@ def test_a_transfer_leaves_no_gap_and_no_overlap():
         for substance, entries in listings.items():
             for ended in (e for e in entries if e.get("controlled_until")):
                 assert any(e["controlled_since"] == ended["controlled_until"] for e in entries), substance
+
+
+# --- national lists (chem/data/national) ------------------------------------------------------
+
+NATIONAL_INSTRUMENTS = {
+    "US": ("Controlled Substances Act (21 CFR 1308.1", {"I", "II", "III", "IV", "V"}),
+    "CA": (
+        "Controlled Drugs and Substances Act (S.C. 1996, c. 19), Schedule",
+        {"I", "II", "III", "IV", "VI Part 1", "VI Part 2"},
+    ),
+    "BR": (
+        "Portaria SVS/MS 344/1998, Lista",
+        {"A1", "A2", "A3", "B1", "B2", "C1", "C2", "C3", "C5", "D1", "D2", "E", "F1", "F2", "F3", "F4"},
+    ),
+    "AR": ("Decreto 560/2019 (Argentina), Anexo I", {"Anexo I"}),
+    "MX": ("Ley General de Salud (México), artículo 245", {"245-I", "245-II", "245-III", "245-IV", "245-V"}),
+}
+
+
+def test_every_national_file_names_one_jurisdiction_with_its_instrument_and_schedules():
+    assert {"national/us_csa.csv", "national/br_344.csv", "national/ca_cdsa.csv"} <= set(NATIONAL)
+    assert len(NATIONAL) >= 5
+    for name in NATIONAL:
+        listed = rows(name)
+        (code,) = {r["jurisdiction"] for r in listed}
+        prefix, schedules = NATIONAL_INSTRUMENTS[code]
+        for row in listed:
+            assert row["instrument"].startswith(prefix), (name, row["id"], row["instrument"])
+            assert row["schedule"] in schedules, (name, row["id"], row["schedule"])
+            assert row["status"] in ("controlled", "precursor"), row["id"]
+            since = date.fromisoformat(row["controlled_since"])
+            assert date(1964, 12, 13) <= since <= date.today(), row["id"]
+            if row["controlled_until"]:
+                assert since < date.fromisoformat(row["controlled_until"]) <= date.today(), row["id"]
+            assert set(filter(None, row["clauses"].split(";"))) <= CLAUSES, row["id"]
+            assert row["citation"].strip() and row["notes"].strip(), row["id"]
+
+
+def test_a_national_row_for_a_substance_of_another_list_keeps_its_id_and_structure():
+    """Rows merge by id: one substance, its UN and national controls side by side."""
+    by_id = {}
+    for name in (*BUNDLED_LISTS, BUNDLED_KNOWN):
+        for row in rows(name):
+            by_id.setdefault(row["id"], row)
+    for name in NATIONAL:
+        for row in rows(name):
+            if row["id"] in by_id and row["smiles"]:
+                other = Chem.MolToSmiles(Chem.MolFromSmiles(by_id[row["id"]]["smiles"]))
+                assert Chem.MolToSmiles(Chem.MolFromSmiles(row["smiles"])) == other, (name, row["id"])
+
+
+def test_national_rows_whose_date_is_not_verified_say_so():
+    """A date anchored to the text we consulted, not the first listing, is marked UNVERIFIED in its notes."""
+    anchors = {"US": "2024-04-01", "BR": "2025-07-31", "CA": "2024-02-20", "MX": "2011-06-07"}
+    for name in NATIONAL:
+        for row in rows(name):
+            anchor = anchors.get(row["jurisdiction"])
+            if anchor and row["controlled_since"] == anchor:
+                assert "UNVERIFIED" in row["notes"], (name, row["id"])
+
+
+def test_the_issue_substances_beyond_the_un_lists_are_in_the_us_schedules():
+    us = {(r["id"], r["schedule"]) for r in rows("national/us_csa.csv")}
+    for substance, schedule in (
+        ("ketamine", "III"),
+        ("carisoprodol", "IV"),
+        ("tramadol", "IV"),
+        ("testosterone", "III"),
+        ("nandrolone", "III"),
+        ("ghb", "I"),
+        ("fentanyl", "II"),
+        ("heroin", "I"),
+        ("2c-e", "I"),
+    ):
+        assert (substance, schedule) in us, substance

@@ -1,0 +1,140 @@
+"""The laws of the Americas: national lists and generic definitions answer for their own jurisdiction."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from chem.library import ReferenceLibrary
+from chem.match import match_text
+
+KETAMINE = "CNC1(CCCCC1=O)c1ccccc1Cl"
+CARISOPRODOL = "CCCC(C)(COC(N)=O)COC(=O)NC(C)C"
+ISOTONITAZENE = "CCN(CC)CCn1c(Cc2ccc(OC(C)C)cc2)nc2cc([N+](=O)[O-])ccc21"
+# N-(1-amino-3,3-dimethyl-1-oxobutan-2-yl)-1-hexyl-1H-indazole-3-carboxamide: on no list we bundle
+ADB_HEXINACA = "CCCCCCn1nc(C(=O)NC(C(N)=O)C(C)(C)C)c2ccccc21"
+# a fentanyl analogue on no list we bundle: 2'-fluoro ortho-fluorofentanyl
+FLUORO_FENTANYL = "CCC(=O)N(c1ccccc1F)C1CCN(CCc2ccccc2F)CC1"
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory) -> ReferenceLibrary:
+    return ReferenceLibrary.bundled(cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+def national(result: dict, code: str) -> list[dict]:
+    return [c for c in result["controls"] if c["jurisdiction"] == code]
+
+
+def test_ketamine_is_controlled_in_the_united_states_and_known_under_the_conventions(library):
+    us = match_text(KETAMINE, library, jurisdiction="US", as_of=date(2026, 1, 1))
+    assert us["verdict"] == "controlled" and us["jurisdiction"] == "US"
+    (control,) = national(us, "US")
+    assert control["instrument"] == "Controlled Substances Act (21 CFR 1308.13)"
+    assert (control["schedule"], control["controlled_since"], control["basis"]) == ("III", "1999-08-12", "listed")
+    un = match_text(KETAMINE, library, jurisdiction="UN", as_of=date(2026, 1, 1))
+    assert un["verdict"] == "known" and un["controls"] == []
+    before = match_text(KETAMINE, library, jurisdiction="US", as_of=date(1999, 8, 11))
+    assert before["verdict"] == "known"
+
+
+def test_carisoprodol_is_controlled_in_the_united_states_not_under_the_conventions(library):
+    us = match_text(CARISOPRODOL, library, jurisdiction="US", as_of=date(2020, 1, 1))
+    assert us["verdict"] == "controlled"
+    assert [(c["schedule"], c["controlled_since"]) for c in national(us, "US")] == [("IV", "2012-01-11")]
+    un = match_text(CARISOPRODOL, library, jurisdiction="UN", as_of=date(2020, 1, 1))
+    assert un["verdict"] != "controlled" and un["controls"] == []
+    # the 1971 Convention listed it in March 2025: from then on both apply in the United States
+    both = match_text(CARISOPRODOL, library, jurisdiction="US", as_of=date(2026, 1, 1))
+    assert {c["jurisdiction"] for c in both["controls"]} == {"UN", "US"}
+
+
+def test_a_national_control_applies_only_in_its_own_country(library):
+    for code in ("BR", "CA", "MX", "AR", "CO"):
+        result = match_text(CARISOPRODOL, library, jurisdiction=code, as_of=date(2020, 1, 1))
+        assert not national(result, "US"), code
+    brazil = match_text(KETAMINE, library, jurisdiction="BR", as_of=date(2026, 1, 1))
+    assert brazil["verdict"] == "controlled"
+    assert [(c["instrument"], c["schedule"]) for c in brazil["controls"]] == [
+        ("Portaria SVS/MS 344/1998, Lista C1", "C1")
+    ]
+
+
+def test_before_a_us_temporary_listing_isotonitazene_is_not_controlled(library):
+    before = match_text(ISOTONITAZENE, library, jurisdiction="US", as_of=date(2020, 8, 19))
+    assert before["verdict"] == "analog" and before["controls"] == []
+    during = match_text(ISOTONITAZENE, library, jurisdiction="US", as_of=date(2020, 8, 20))
+    assert during["verdict"] == "controlled"
+    (control,) = during["controls"]
+    assert control["instrument"] == "Controlled Substances Act (21 CFR 1308.11(h), temporary listing)"
+    assert control["controlled_since"] == "2020-08-20"
+    # meanwhile, under the conventions alone, it stays an analog until the CND vote of 14 April 2021
+    assert match_text(ISOTONITAZENE, library, jurisdiction="UN", as_of=date(2020, 8, 20))["verdict"] == "analog"
+
+
+def test_a_brazilian_structural_class_catches_a_new_synthetic_cannabinoid(library):
+    brazil = match_text(ADB_HEXINACA, library, jurisdiction="BR", as_of=date(2026, 1, 1))
+    assert brazil["verdict"] == "controlled" and brazil["class"] == "synthetic_cannabinoid"
+    generic = [c for c in brazil["controls"] if c["basis"] == "generic"]
+    assert [c["definition"] for c in generic] == ["br-f2-b6-indazole-indole-3-carboxamides"]
+    assert generic[0]["jurisdiction"] == "BR" and generic[0]["schedule"] == "F2"
+    assert not [m for m in brazil["matches"] if m["kind"] == "identity"]
+    # elsewhere the same class is evidence for an analog, not a control
+    assert match_text(ADB_HEXINACA, library, jurisdiction="UN", as_of=date(2026, 1, 1))["verdict"] == "analog"
+
+
+def test_canadas_fentanyl_analogue_description_catches_a_new_fentanyl_analogue(library):
+    canada = match_text(FLUORO_FENTANYL, library, jurisdiction="CA", as_of=date(2026, 1, 1))
+    assert canada["verdict"] == "controlled" and canada["high_harm"]
+    (control,) = [c for c in canada["controls"] if c["basis"] == "generic"]
+    assert control["definition"] == "ca-cdsa-fentanyl-analogues" and control["schedule"] == "I"
+    assert match_text(FLUORO_FENTANYL, library, jurisdiction="BR", as_of=date(2026, 1, 1))["verdict"] == "analog"
+
+
+def test_a_registered_medicine_is_outside_the_brazilian_classes(library):
+    """Adendo 15 of List F2: components of registered medicines are excepted from items b and c."""
+    bupropion = "CC(NC(C)(C)C)C(=O)c1cccc(Cl)c1"
+    result = match_text(bupropion, library, jurisdiction="BR", as_of=date(2026, 1, 1))
+    assert result["verdict"] == "known"
+    assert any(
+        m["kind"] == "generic" and m["definition"]["id"] == "br-f2-c-synthetic-cathinones"
+        for m in result["matches"]
+    )
+
+
+def test_a_precursor_solvent_is_a_precursor_in_brazil_and_known_elsewhere(library):
+    chloroform = "ClC(Cl)Cl"
+    assert match_text(chloroform, library, jurisdiction="BR", as_of=date(2026, 1, 1))["verdict"] == "precursor"
+    assert match_text(chloroform, library, jurisdiction="UN", as_of=date(2026, 1, 1))["verdict"] == "known"
+
+
+def test_held_out_national_listings_are_still_flagged(tmp_path):
+    """bench/jurisdictions.py as floors: a fixed 15 % of each national list, matched without its own listing."""
+    from bench.jurisdictions import evaluate, holdout_rows, read_holdout
+
+    assert read_holdout() == holdout_rows(), "tests/data/validation/jurisdictions_holdout.csv is stale: --write"
+    outcomes = evaluate(tmp_path)
+    assert {"US", "BR", "CA"} <= set(outcomes)
+    for code in ("US", "BR", "CA"):
+        outcome = outcomes[code]
+        assert outcome.total >= 20, code
+        assert outcome.flagged / outcome.total >= 0.90, code
+        assert outcome.controlled / outcome.total >= 0.70, code
+
+
+def test_a_positional_isomer_of_a_us_schedule_i_hallucinogen_is_controlled_there(library):
+    """21 CFR 1300.01: same formula, core and functional groups, substituents moved on the core."""
+    dma_34 = "COc1ccc(CC(C)N)cc1OC"  # 3,4-dimethoxyamphetamine; 2,5-DMA is listed
+    us = match_text(dma_34, library, jurisdiction="US", as_of=date(2026, 1, 1))
+    assert us["verdict"] == "controlled"
+    assert {(c["substance"]["id"], c["basis"]) for c in us["controls"]} >= {("dma", "positional_isomer")}
+    assert all(c["jurisdiction"] == "US" and c["schedule"] == "I" for c in us["controls"])
+    assert match_text(dma_34, library, jurisdiction="UN", as_of=date(2026, 1, 1))["verdict"] != "controlled"
+    # moving the alpha-methyl group onto the nitrogen makes a secondary amine: a new functionality
+    n_methyl = "CNC(C)Cc1cc(OC)ccc1OC"
+    assert match_text(n_methyl, library, jurisdiction="US", as_of=date(2026, 1, 1))["verdict"] != "controlled"
+    # the clause belongs to the hallucinogens only: a positional isomer of methcathinone (1308.11(f)) is not claimed
+    ring_methyl_cathinone = "CC(N)C(=O)c1ccc(C)cc1"
+    result = match_text(ring_methyl_cathinone, library, jurisdiction="US", as_of=date(2026, 1, 1))
+    assert not [c for c in result["controls"] if c["basis"] == "positional_isomer"]
