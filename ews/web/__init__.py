@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from ews.web import account, public
+from ews.web import account, public, review
 from ews.web.session import csrf_protect
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
-for area in (public, account):
+for area in (public, account, review):
     router.include_router(area.router)

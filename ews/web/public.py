@@ -17,9 +17,8 @@ from alerts.rules import SEVERITIES
 from chem.depict import svg
 from ews.api.deps import Node, node, session
 from ews.models import Alert, Detection
-from ews.problems import not_found
 from ews.schemas import country_code
-from ews.web.i18n import add_words, language
+from ews.web.i18n import add_words
 from ews.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -200,20 +199,6 @@ def alerts_page(
     return render(
         request, state, "alerts.html", alerts=alerts, severities=SEVERITIES, severity=severity, country=country
     )
-
-
-@router.get("/alerts/{alert_id}", response_class=HTMLResponse)
-def alert_page(alert_id: str, request: Request, db: Session = Depends(session), state: Node = Depends(node)):
-    alert = db.get(Alert, alert_id)
-    if alert is None or alert.status not in ("published", "cancelled") or alert.scope != "Public":
-        raise not_found("alert", alert_id)
-    lang = language(request)
-    text = {
-        **{k: getattr(alert, k) for k in ("event", "headline", "description", "instruction")},
-        **alert.texts.get(lang, {}),
-    }
-    drawing = svg(alert.smiles) if alert.smiles else None
-    return render(request, state, "alert.html", alert=alert, text=text, drawing=drawing or "")
 
 
 @router.get("/match", response_class=HTMLResponse)
