@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from ews.web import account, public, review
+from ews.web import account, lab, public, review
 from ews.web.session import csrf_protect
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
-for area in (public, account, review):
+for area in (public, account, review, lab):
     router.include_router(area.router)
