@@ -42,6 +42,7 @@ add_words(
             "error_403_text": "Your account does not have the role this page needs.",
             "error_404_text": "There is nothing here, or nothing you may see.",
             "error_other_text": "The request could not be completed.",
+            "error_csrf_text": "This form's security token is missing or out of date. Go back, reload the page and send it again.",
             "back_home": "Back to the overview",
         },
         "es": {
@@ -68,6 +69,7 @@ add_words(
             "error_403_text": "Su cuenta no tiene el rol que requiere esta página.",
             "error_404_text": "Aquí no hay nada, o nada que usted pueda ver.",
             "error_other_text": "No se pudo completar la solicitud.",
+            "error_csrf_text": "Falta el código de seguridad del formulario o ha caducado. Vuelva atrás, recargue la página y envíelo de nuevo.",
             "back_home": "Volver al resumen",
         },
         "pt": {
@@ -94,6 +96,7 @@ add_words(
             "error_403_text": "A sua conta não tem o papel que esta página exige.",
             "error_404_text": "Não há nada aqui, ou nada que possa ver.",
             "error_other_text": "Não foi possível concluir o pedido.",
+            "error_csrf_text": "O código de segurança do formulário falta ou expirou. Volte, recarregue a página e envie de novo.",
             "back_home": "Voltar ao resumo",
         },
         "fr": {
@@ -120,6 +123,7 @@ add_words(
             "error_403_text": "Votre compte n'a pas le rôle que demande cette page.",
             "error_404_text": "Il n'y a rien ici, ou rien que vous puissiez voir.",
             "error_other_text": "La demande n'a pas pu aboutir.",
+            "error_csrf_text": "Le jeton de sécurité du formulaire manque ou a expiré. Revenez en arrière, rechargez la page et renvoyez-le.",
             "back_home": "Retour à l'aperçu",
         },
     }

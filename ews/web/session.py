@@ -27,6 +27,7 @@ from ews.services import accounts
 SESSION_COOKIE = "ews_session"
 CSRF_COOKIE = "ews_csrf"
 CSRF_FIELD = "csrf_token"
+CSRF_PROBLEM = "https://ews.dev/problems/csrf"
 
 
 class SignInRequired(Exception):
@@ -105,7 +106,9 @@ async def csrf_protect(request: Request) -> None:
     found = _lookup(request)
     expected = found[1].csrf_token if found else request.cookies.get(CSRF_COOKIE)
     if not isinstance(sent, str) or not expected or not hmac.compare_digest(sent, expected):
-        raise Problem(403, "Forbidden", "the form's security token is missing or stale; reload the page")
+        raise Problem(
+            403, "Forbidden", "the form's security token is missing or stale; reload the page", type_=CSRF_PROBLEM
+        )
 
 
 def start_session(request: Request, response: Response, signed: accounts.SignedIn) -> None:
