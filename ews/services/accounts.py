@@ -206,7 +206,9 @@ def sign_in(engine: Engine, email: str, password: str, address: str | None) -> S
         now = utcnow()
         user.last_sign_in_at = now
         session.add(user)
-        session.execute(delete(SignInFailure).where(SignInFailure.subject == _subjects(wanted or "", None)[0][0]))
+        session.execute(
+            delete(SignInFailure).where(col(SignInFailure.subject) == _subjects(wanted or "", None)[0][0])
+        )
         token = secrets.token_urlsafe(32)
         web_session = WebSession(
             id=_digest(token),
@@ -245,6 +247,6 @@ def session_principal(session: Session, token: str) -> tuple[Principal, WebSessi
 def sign_out(engine: Engine, token: str) -> None:
     with session_scope(engine) as session:
         found = session_principal(session, token)
-        session.execute(delete(WebSession).where(WebSession.id == _digest(token)))
+        session.execute(delete(WebSession).where(col(WebSession.id) == _digest(token)))
         if found:
             audit(session, "user.sign_out", "user", found[0].user_id, found[0])

@@ -250,4 +250,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, on_http)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, on_validation)  # type: ignore[arg-type]
-    app.add_exception_handler(SignInRequired, on_sign_in_required)
+    app.add_exception_handler(SignInRequired, on_sign_in_required)  # type: ignore[arg-type]

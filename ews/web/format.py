@@ -35,10 +35,11 @@ def day(value: date | datetime | str | None, lang: str) -> str:
     if not value:
         return ""
     if isinstance(value, str):
+        text = value
         try:
-            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+            value = datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text)
         except ValueError:
-            return value
+            return text
     months = MONTHS.get(lang, MONTHS["en"])
     return f"{value.day} {months[value.month - 1]} {value.year}"
 
@@ -48,10 +49,11 @@ def moment(value: datetime | str | None, lang: str) -> str:
     if not value:
         return ""
     if isinstance(value, str):
+        text = value
         try:
-            value = datetime.fromisoformat(value)
+            value = datetime.fromisoformat(text)
         except ValueError:
-            return value
+            return text
     if value.tzinfo is not None:
         value = value.astimezone(UTC)
     return f"{day(value, lang)} {value:%H:%M} UTC"

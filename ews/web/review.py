@@ -364,7 +364,7 @@ def changes(before: dict, after: dict) -> list[str]:
 def detections_over_time(db: Session, alert: Alert) -> list[tuple[str, int]]:
     """Detections behind the alert by month of seizure (of report when the seizure date is unknown)."""
     rows = db.exec(
-        select(Detection.seized_on, Detection.created_at)
+        select(col(Detection.seized_on), col(Detection.created_at))
         .join(AlertDetection, col(AlertDetection.detection_id) == Detection.id)
         .where(AlertDetection.alert_id == alert.id)
         .distinct()
