@@ -44,6 +44,15 @@ def day(value: date | datetime | str | None, lang: str) -> str:
     return f"{value.day} {months[value.month - 1]} {value.year}"
 
 
+def month(value: str, lang: str) -> str:
+    """``2026-11`` as ``Nov 2026`` (``nov 2026``, ``nov. 2026``)."""
+    try:
+        year, number = (int(part) for part in value.split("-")[:2])
+        return f"{MONTHS.get(lang, MONTHS['en'])[number - 1]} {year}"
+    except (ValueError, IndexError):
+        return value
+
+
 def moment(value: datetime | str | None, lang: str) -> str:
     """A date and UTC time: ``20 Nov 2026 14:05 UTC``."""
     if not value:

@@ -28,6 +28,11 @@ def _day(context, value) -> str:
 
 
 @pass_context
+def _month(context, value) -> str:
+    return fmt.month(value, context.get("lang", "en"))
+
+
+@pass_context
 def _moment(context, value) -> str:
     return fmt.moment(value, context.get("lang", "en"))
 
@@ -40,7 +45,7 @@ def _word(context, value) -> str:
     return context["t"].get(f"v.{value}", str(value).replace("_", " "))
 
 
-templates.env.filters.update(number=_number, day=_day, moment=_moment, word=_word)
+templates.env.filters.update(number=_number, day=_day, month=_month, moment=_moment, word=_word)
 
 
 def render(
