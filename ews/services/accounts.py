@@ -209,6 +209,7 @@ def sign_in(engine: Engine, email: str, password: str, address: str | None) -> S
         session.execute(
             delete(SignInFailure).where(col(SignInFailure.subject) == _subjects(wanted or "", None)[0][0])
         )
+        session.execute(delete(WebSession).where(col(WebSession.expires_at) < now))  # sessions that ended
         token = secrets.token_urlsafe(32)
         web_session = WebSession(
             id=_digest(token),

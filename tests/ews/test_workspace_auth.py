@@ -189,3 +189,37 @@ def subprocess_input(env, org_id: str, password: str):
         env=env,
         timeout=120,
     )
+
+
+def test_an_expired_session_signs_nobody_in(client, actors, settings):
+    from datetime import timedelta
+
+    from ews.db import session_scope, utcnow
+
+    password = make_user(settings.database_url, actors["lab_co"].organisation_id, "lab@lab.co")
+    client_sign_in(client, "lab@lab.co", password)
+    assert client.get("/submit").status_code == 200
+    with session_scope(engine_for(settings.database_url)) as db:
+        for row in db.exec(select(WebSession)).all():
+            row.expires_at = utcnow() - timedelta(seconds=1)
+            db.add(row)
+    gone = client.get("/submit", follow_redirects=False)
+    assert gone.status_code == 303 and gone.headers["location"].startswith("/login?next=")
+
+
+def test_dismissing_needs_a_reason(client, actors, settings):
+    password = make_user(settings.database_url, actors["authority_co"].organisation_id, "ana@odc.gov.co")
+    client_sign_in(client, "ana@odc.gov.co", password)
+    report(client, actors["lab_co"], NEW_CATHINONE, "DISMISS-1")
+    queue = client.get("/review?lang=pt")
+    alert_id = queue.text.split('data-alert="')[1].split('"')[0]
+    refused = client.post(
+        f"/review/{alert_id}/dismiss?lang=pt", data={"csrf_token": csrf_of(queue.text), "reason": " "}
+    )
+    assert (
+        refused.status_code == 422 and "<code>reason</code>" in refused.text and '<html lang="pt">' in refused.text
+    )
+    assert (
+        client.get(f"/api/v1/alerts/{alert_id}", headers=actors["authority_co"].headers).json()["status"]
+        == "draft"
+    )
