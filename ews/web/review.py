@@ -32,7 +32,7 @@ from ews.web.session import current_user, page_roles
 
 router = APIRouter(include_in_schema=False)
 REVIEWERS = ("authority", "regional", "admin")
-QUEUE_LIMIT = 200
+QUEUE_LIMIT = 50  # drafts drawn per page; the rest wait their turn (count shown)
 TEXT_FIELDS = ("headline", "description", "instruction")
 
 add_words(
@@ -97,6 +97,7 @@ add_words(
             "language_pt": "Português",
             "language_fr": "Français",
             "headline_field": "Headline",
+            "queue_more": "{shown} of {total} drafts shown; the rest follow as these are handled.",
             "description": "Description",
             "raised": "Raised",
         },
@@ -160,6 +161,7 @@ add_words(
             "language_pt": "Português",
             "language_fr": "Français",
             "headline_field": "Titular",
+            "queue_more": "Se muestran {shown} de {total} borradores; los demás aparecerán a medida que se traten estos.",
             "description": "Descripción",
             "raised": "Generada",
         },
@@ -223,6 +225,7 @@ add_words(
             "language_pt": "Português",
             "language_fr": "Français",
             "headline_field": "Título",
+            "queue_more": "Mostram-se {shown} de {total} rascunhos; os restantes aparecem à medida que estes forem tratados.",
             "description": "Descrição",
             "raised": "Gerado",
         },
@@ -286,6 +289,7 @@ add_words(
             "language_pt": "Português",
             "language_fr": "Français",
             "headline_field": "Titre",
+            "queue_more": "{shown} brouillons affichés sur {total} ; les autres suivront à mesure que ceux-ci seront traités.",
             "description": "Description",
             "raised": "Créée",
         },
@@ -308,16 +312,15 @@ def drawing(alert: Alert, size: tuple[int, int] = (300, 220)) -> str:
     return (svg(alert.smiles, size=size) or "") if alert.smiles else ""
 
 
-def queue(db: Session, user: Principal) -> list[Alert]:
-    """Drafts this person may review: most severe first, then newest."""
+def queue(db: Session, user: Principal) -> tuple[list[Alert], int]:
+    """Drafts this person may review, most severe first, then newest; and how many there are in all."""
     drafts = db.exec(
-        select(Alert)
-        .where(Alert.status == "draft")
-        .order_by(col(Alert.created_at).desc(), col(Alert.id).desc())
-        .limit(QUEUE_LIMIT * 5)
+        select(Alert).where(Alert.status == "draft").order_by(col(Alert.created_at).desc(), col(Alert.id).desc())
     ).all()
-    mine = [a for a in drafts if review.can_review(a, user)][:QUEUE_LIMIT]
-    return sorted(mine, key=lambda a: severity_rank(a.severity))  # stable: newest first within a severity
+    mine = sorted(
+        (a for a in drafts if review.can_review(a, user)), key=lambda a: severity_rank(a.severity)
+    )  # a stable sort: newest first within a severity
+    return mine[:QUEUE_LIMIT], len(mine)
 
 
 def version_history(db: Session, alert: Alert) -> list[dict]:
@@ -421,6 +424,7 @@ def review_queue(
     state: Node = Depends(node),
 ):
     lang = language(request)
+    drafts, total = queue(db, user)
     items = [
         {
             "alert": a,
@@ -428,9 +432,9 @@ def review_queue(
             "drawing": drawing(a, (220, 160)),
             "detections": alert_detections(db, a.id, limit=5),
         }
-        for a in queue(db, user)
+        for a in drafts
     ]
-    return render(request, state, "review.html", items=items, done=done)
+    return render(request, state, "review.html", items=items, done=done, total=total)
 
 
 def _act(state: Node, user: Principal, alert_id: str, act) -> Alert:
