@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from functools import lru_cache
+from types import SimpleNamespace
+from typing import cast
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -308,19 +311,32 @@ def text_in(alert: Alert | dict, lang: str) -> dict[str, str]:
     return {**english, **{k: v for k, v in texts.get(lang, {}).items() if v}}
 
 
+@lru_cache(maxsize=4096)
+def _svg(smiles: str, size: tuple[int, int]) -> str:
+    return svg(smiles, size=size) or ""
+
+
 def drawing(alert: Alert, size: tuple[int, int] = (300, 220)) -> str:
-    return (svg(alert.smiles, size=size) or "") if alert.smiles else ""
+    return _svg(alert.smiles, size) if alert.smiles else ""
 
 
 def queue(db: Session, user: Principal) -> tuple[list[Alert], int]:
-    """Drafts this person may review, most severe first, then newest; and how many there are in all."""
-    drafts = db.exec(
-        select(Alert).where(Alert.status == "draft").order_by(col(Alert.created_at).desc(), col(Alert.id).desc())
+    """Drafts this person may review, most severe first, then newest; and how many there are in all.
+
+    The remit is decided on a few columns of every draft; only the drafts shown are loaded whole.
+    """
+    rows = db.exec(
+        select(Alert.id, Alert.severity, Alert.countries)
+        .where(Alert.status == "draft")
+        .order_by(col(Alert.created_at).desc(), col(Alert.id).desc())
     ).all()
     mine = sorted(
-        (a for a in drafts if review.can_review(a, user)), key=lambda a: severity_rank(a.severity)
+        (r for r in rows if review.can_review(cast(Alert, SimpleNamespace(countries=r[2])), user)),
+        key=lambda r: severity_rank(r[1]),
     )  # a stable sort: newest first within a severity
-    return mine[:QUEUE_LIMIT], len(mine)
+    shown = [r[0] for r in mine[:QUEUE_LIMIT]]
+    alerts = {a.id: a for a in db.exec(select(Alert).where(col(Alert.id).in_(shown))).all()}
+    return [alerts[i] for i in shown if i in alerts], len(mine)
 
 
 def version_history(db: Session, alert: Alert) -> list[dict]:
