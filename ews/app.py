@@ -142,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.node = node
     problems.install(app)
+    web.account.install(app)  # pages answer errors with HTML in the visitor's language
     for module in (
         health,
         detections,

@@ -20,6 +20,8 @@ def audit(
     key_id: str | None
     if isinstance(by, Principal):
         organisation_id, key_id = by.organisation_id, by.key_id
+        if by.user_id:  # a person in the browser: the log names them
+            detail = {"user": {"id": by.user_id, "email": by.user_email, "name": by.user_name}, **detail}
     elif isinstance(by, tuple):
         organisation_id, key_id = by
     else:

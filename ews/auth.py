@@ -28,14 +28,17 @@ def hash_key(key: str) -> str:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the organisation and the roles of the key."""
+    """Who is calling: the organisation and the roles of the key, or of the signed-in person."""
 
     organisation_id: str
     organisation_name: str
     kind: str
     country: str | None
-    key_id: str
+    key_id: str | None
     roles: frozenset[str]
+    user_id: str | None = None
+    user_email: str | None = None
+    user_name: str | None = None
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles & set(roles))

@@ -439,6 +439,51 @@ def cmd_admin_revoke_key(args) -> int:
     return EXIT_OK
 
 
+def cmd_admin_create_user(args) -> int:
+    from ews.db import session_scope
+    from ews.models import Organisation
+    from ews.services.accounts import AccountError, create_user
+
+    password = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with session_scope(_engine()) as session:
+        organisation = session.get(Organisation, args.org)
+        if organisation is None:
+            raise UsageError(f"no organisation {args.org!r}; create one with `ews admin create-org`")
+        try:
+            user, password = create_user(session, organisation, args.email, args.role or None, password, args.name)
+        except AccountError as error:
+            raise UsageError(str(error)) from None
+    print(
+        f"user {user.email} ({user.name}) in {organisation.name!r} with roles {', '.join(user.roles)}",
+        file=sys.stderr,
+    )
+    if args.password_stdin:
+        print(user.id)  # the password is the one given; the last line is the account's id
+    else:
+        print("password, shown once:", file=sys.stderr)
+        print(password)
+    return EXIT_OK
+
+
+def cmd_admin_list_users(args) -> int:
+    from sqlmodel import Session
+
+    from ews.services.accounts import list_users
+
+    with Session(_engine()) as session:
+        rows = list_users(session)
+    for user, organisation in rows:
+        state = "disabled" if user.disabled_at else "active"
+        last = user.last_sign_in_at.isoformat(timespec="seconds") if user.last_sign_in_at else "never"
+        print(
+            f"{user.id}  {user.email}  {user.name}  {organisation.id} ({organisation.name})  "
+            f"{','.join(user.roles)}  {state}  last sign-in {last}"
+        )
+    return EXIT_OK
+
+
 def cmd_peers_add(args) -> int:
     from alerts.urlguard import UnsafeTarget, check_url
     from ews.db import session_scope
@@ -564,6 +609,22 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = admin.add_parser("revoke-key", help="revoke an API key at once")
     revoke.add_argument("key_id", metavar="KEY_ID")
     revoke.set_defaults(handler=cmd_admin_revoke_key)
+    user = admin.add_parser("create-user", help="create a person who signs in to the web pages")
+    user.add_argument("--org", required=True, metavar="ORG_ID")
+    user.add_argument("--email", required=True)
+    user.add_argument("--name", default=None, help="shown in the page header (default: the e-mail's local part)")
+    user.add_argument(
+        "--role", action="extend", nargs="+", choices=("lab", "authority", "regional", "admin"), metavar="ROLE"
+    )
+    user.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input instead of generating one",
+    )
+    user.set_defaults(handler=cmd_admin_create_user)
+    admin.add_parser("list-users", help="people, their organisations and roles").set_defaults(
+        handler=cmd_admin_list_users
+    )
 
     peers = commands.add_parser("peers", help="federation with other ews nodes").add_subparsers(
         dest="peers_command", required=True, metavar="SUB"

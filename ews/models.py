@@ -428,3 +428,55 @@ class ClusterMember(SQLModel, table=True):
     __tablename__ = "cluster_member"
     detection_id: str = Field(foreign_key="detection.id", primary_key=True, max_length=32)
     cluster_id: str = Field(foreign_key="link_cluster.id", index=True, max_length=32)
+
+
+# --- people in the browser (sign-in, sessions, batch uploads) ---------------------------------
+
+
+class UserAccount(SQLModel, table=True):
+    """A person who signs in to the web pages; machines keep API keys. Roles as for keys."""
+
+    __tablename__ = "user_account"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    organisation_id: str = Field(foreign_key="organisation.id", index=True, max_length=32)
+    email: str = Field(max_length=320, unique=True)
+    name: str = Field(default="", max_length=200)
+    password_hash: str = Field(max_length=200)
+    roles: list[str] = _json()
+    created_at: datetime = _ts()
+    disabled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    last_sign_in_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser: the cookie holds a random token, this row only its SHA-256."""
+
+    __tablename__ = "web_session"
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(foreign_key="user_account.id", index=True, max_length=32)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts(index=True)
+    last_seen_at: datetime = _ts()
+
+
+class SignInFailure(SQLModel, table=True):
+    """A failed sign-in, counted per account and per address (rate limits across processes)."""
+
+    __tablename__ = "sign_in_failure"
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=400, index=True)
+    at: datetime = _ts(index=True)
+
+
+class UploadBatch(SQLModel, table=True):
+    """A batch uploaded from the browser, with its per-row results (for the page and its CSV)."""
+
+    __tablename__ = "upload_batch"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    organisation_id: str = Field(foreign_key="organisation.id", index=True, max_length=32)
+    user_id: str | None = Field(default=None, max_length=32)
+    filename: str = Field(default="", max_length=300)
+    summary: dict = _json(dict)
+    results: list[dict] = _json()
+    created_at: datetime = _ts()

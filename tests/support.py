@@ -123,3 +123,11 @@ class WebhookReceiver:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+
+def post_form(client, path: str, data: dict, **kwargs):
+    """POST a page's form as a browser does: first GET the page for its CSRF token and cookie."""
+    from tests.ews.workspace_support import csrf_of
+
+    page = client.get(path)
+    return client.post(path, data={**data, "csrf_token": csrf_of(page.text)}, **kwargs)

@@ -178,18 +178,73 @@ def publish(session: Session, alerting: Alerting, alert: Alert, principal: Princ
     return alerting.publish(session, alert, principal.organisation_id)
 
 
-def dismiss(session: Session, alert: Alert, principal: Principal) -> None:
+def dismiss(session: Session, alert: Alert, principal: Principal, reason: str | None = None) -> None:
     if alert.status != "draft":
         raise Problem(
             409, "Conflict", f"only drafts can be dismissed; this alert is {alert.status} (cancel it instead)"
         )
     alert.status = "dismissed"
     alert.updated_at = utcnow()
+    if reason:
+        alert.facts = {**alert.facts, "dismissed_reason": reason}
     session.add(alert)
-    audit(session, "alert.dismiss", "alert", alert.id, principal)
+    audit(session, "alert.dismiss", "alert", alert.id, principal, reason=reason)
 
 
 def cancel(session: Session, alerting: Alerting, alert: Alert, principal: Principal) -> AlertVersion:
     if alert.status != "published":
         raise Problem(409, "Conflict", f"only published alerts can be cancelled; this alert is {alert.status}")
     return alerting.publish(session, alert, principal.organisation_id, "Cancel")
+
+
+def edit_languages(
+    session: Session,
+    alerting: Alerting,
+    alert: Alert,
+    principal: Principal,
+    texts: dict[str, dict[str, str]],
+    grading: dict[str, str],
+) -> AlertVersion | None:
+    """Several languages and the grading in one edit: one new version (one CAP Update) when published.
+
+    ``texts`` is ``{language: {headline, description, instruction}}``; only what
+    differs from the alert counts as a change, and no change sends nothing.
+    """
+    if alert.status in ("dismissed", "cancelled"):
+        raise Problem(409, "Conflict", f"the alert is {alert.status}; it can no longer be edited")
+    errors = [field_error("language", f"one of {', '.join(LANGUAGES)}") for lang in texts if lang not in LANGUAGES]
+    for key, allowed in (
+        ("severity", SEVERITIES),
+        ("urgency", URGENCIES),
+        ("certainty", CERTAINTIES),
+        ("scope", ("Public", "Restricted")),
+    ):
+        if key in grading and grading[key] not in allowed:
+            errors.append(field_error(key, f"one of {', '.join(allowed)}"))
+    if errors:
+        raise invalid(errors)
+    changed = [k for k, v in grading.items() if getattr(alert, k) != v]
+    merged = dict(alert.texts)
+    for language, fields in texts.items():
+        own = dict(merged.get(language, {}))
+        for key in ("headline", "description", "instruction"):
+            if key in fields and fields[key] != own.get(key):
+                own[key] = fields[key]
+                changed.append(f"{key}.{language}")
+        merged[language] = own
+    if not changed:
+        return None
+    alert.texts = merged
+    for key in ("headline", "description", "instruction"):
+        if key in merged.get("en", {}):
+            setattr(alert, key, merged["en"][key])
+    for key, value in grading.items():
+        setattr(alert, key, value)
+    alert.facts = {**alert.facts, "edited_by_analyst": True}
+    alert.updated_at = utcnow()
+    session.add(alert)
+    audit(session, "alert.edit", "alert", alert.id, principal, changes=changed)
+    session.flush()
+    if alert.status == "published":
+        return alerting.publish(session, alert, principal.organisation_id, "Update")
+    return None

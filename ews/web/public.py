@@ -18,8 +18,8 @@ from chem.depict import svg
 from chem.library import bundled_jurisdictions
 from ews.api.deps import Node, node, session
 from ews.api.filters import unknown_query
-from ews.models import Alert, AlertVersion, Detection
-from ews.problems import field_error, not_found
+from ews.models import Alert, Detection
+from ews.problems import field_error
 from ews.schemas import country_code
 from ews.web.i18n import add_words, language, words
 from ews.web.render import render
@@ -278,33 +278,6 @@ def alerts_page(
         severity=severity,
         country=country,
         form_errors=errors,
-    )
-
-
-@router.get("/alerts/{alert_id}", response_class=HTMLResponse)
-def alert_page(alert_id: str, request: Request, db: Session = Depends(session), state: Node = Depends(node)):
-    alert = db.get(Alert, alert_id)
-    if alert is None or alert.status not in ("published", "cancelled") or alert.scope != "Public":
-        raise not_found("alert", alert_id)
-    lang = language(request)
-    text = {
-        **{k: getattr(alert, k) for k in ("event", "headline", "description", "instruction")},
-        **alert.texts.get(lang, {}),
-    }
-    drawing = svg(alert.smiles) if alert.smiles else None
-    versions = db.exec(
-        select(AlertVersion).where(AlertVersion.alert_id == alert.id).order_by(col(AlertVersion.version).desc())
-    ).all()
-    return render(
-        request,
-        state,
-        "alert.html",
-        alert=alert,
-        text=text,
-        drawing=drawing or "",
-        first_seen=alert.facts.get("first_seen"),
-        update_pending=alert.update_due_at is not None,
-        versions=versions,
     )
 
 

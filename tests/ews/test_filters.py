@@ -8,7 +8,7 @@ from ews.app import create_app
 from tests.browser import console_errors, offsite_requests
 from tests.ews.test_alerts import NEW_NITAZENE, report
 from tests.ews.test_detections_api import FENTANYL, detection
-from tests.support import running
+from tests.support import post_form, running
 
 
 def problem(response, status: int = 422) -> dict:
@@ -73,11 +73,11 @@ def test_the_alerts_page_shows_a_filter_it_does_not_know_instead_of_every_alert(
 
 
 def test_the_match_form_refuses_a_bad_date_or_jurisdiction_and_keeps_what_was_typed(client):
-    page = client.post("/match", data={"structures": FENTANYL, "as_of": "31/12/2025", "jurisdiction": "Colombia"})
+    page = post_form(client, "/match", {"structures": FENTANYL, "as_of": "31/12/2025", "jurisdiction": "Colombia"})
     assert page.status_code == 422
     assert "31/12/2025" in page.text and "YYYY-MM-DD" in page.text and 'value="Colombia"' in page.text
     assert "ISO 3166-1" in page.text and FENTANYL in page.text and 'id="results"' not in page.text
-    ok = client.post("/match", data={"structures": FENTANYL, "as_of": "2025-12-31", "jurisdiction": "co"})
+    ok = post_form(client, "/match", {"structures": FENTANYL, "as_of": "2025-12-31", "jurisdiction": "co"})
     assert ok.status_code == 200 and 'id="results"' in ok.text and 'value="CO"' in ok.text
 
 
@@ -85,16 +85,16 @@ def test_the_match_form_says_when_it_stopped_at_its_limit(client):
     from ews.web.public import MAX_FORM_STRUCTURES
 
     lines = [f"{'C' * (i % 9 + 1)}O sample-{i}" for i in range(MAX_FORM_STRUCTURES + 23)]
-    page = client.post("/match", data={"structures": "\n".join(lines)})
+    page = post_form(client, "/match", {"structures": "\n".join(lines)})
     assert page.status_code == 200
     assert (
         f"Only the first {MAX_FORM_STRUCTURES} of {MAX_FORM_STRUCTURES + 23} structures were identified"
         in page.text
     )
     assert page.text.count('class="drawing"') == MAX_FORM_STRUCTURES
-    spanish = client.post("/match?lang=es", data={"structures": "\n".join(lines)})
+    spanish = post_form(client, "/match?lang=es", {"structures": "\n".join(lines)})
     assert f"las primeras {MAX_FORM_STRUCTURES} de {MAX_FORM_STRUCTURES + 23}" in spanish.text
-    within = client.post("/match", data={"structures": "\n".join(lines[:3])})
+    within = post_form(client, "/match", {"structures": "\n".join(lines[:3])})
     assert 'id="form-notices"' not in within.text
 
 

@@ -8,6 +8,7 @@ import re
 
 from chem.library import bundled_jurisdictions
 from tests.ews.test_cli import ews
+from tests.support import post_form
 
 KETAMINE = "CNC1(CCCCC1=O)c1ccccc1Cl"
 ADB_HEXINACA = "CCCCCCn1nc(C(=O)NC(C(N)=O)C(C)(C)C)c2ccccc21"
@@ -41,8 +42,10 @@ def test_the_match_form_offers_and_answers_the_bundled_jurisdictions(client):
     assert page.status_code == 200
     offered = re.findall(r'<option value="([A-Z]{2})">', page.text)
     assert offered == list(bundled_jurisdictions()) and {"UN", "US", "BR", "CA", "AR", "MX"} <= set(offered)
-    answer = client.post(
-        "/match", data={"structures": f"{ADB_HEXINACA} adb-hexinaca", "as_of": "2026-01-01", "jurisdiction": "br"}
+    answer = post_form(
+        client,
+        "/match",
+        {"structures": f"{ADB_HEXINACA} adb-hexinaca", "as_of": "2026-01-01", "jurisdiction": "br"},
     )
     assert answer.status_code == 200
     assert "Portaria SVS/MS 344/1998" in answer.text and 'value="BR"' in answer.text

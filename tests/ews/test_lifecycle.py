@@ -30,7 +30,7 @@ from ews.services.reidentify import reidentify
 from tests.conftest import _admin_execute, _url_for, make_actor
 from tests.ews.test_alerts import FENTANYL, NEW_CATHINONE, NEW_NITAZENE, alerts, report, subscribe, verified
 from tests.ews.test_feeds_cap import parse_cap
-from tests.support import WebhookReceiver, wait_for
+from tests.support import WebhookReceiver, post_form, wait_for
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 PROBLEM = "application/problem+json"
@@ -92,7 +92,9 @@ def test_a_node_without_a_library_refuses_to_identify_and_raises_no_alert(unload
             "detections:batch",
         )
         _refused(client.post("/api/v1/match", json={"smiles": FENTANYL}, headers=lab.headers), "api match")
-        _refused(client.post("/match", data={"structures": FENTANYL}), "match form")
+        form = post_form(client, "/match", {"structures": FENTANYL})  # a page: the refusal as a page
+        assert form.status_code == 503 and int(form.headers["retry-after"]) > 0
+        assert "ews library load" in form.text
         home = client.get("/", params={"lang": "es"})
         assert home.status_code == 200 and "No hay ninguna biblioteca de referencia cargada" in home.text
         with Session(engine_for(unloaded_url)) as session:

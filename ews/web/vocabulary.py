@@ -1,0 +1,102 @@
+"""The controlled vocabulary on pages, translated: statuses, CAP grading, verdicts, classes, evidence kinds.
+
+Templates write ``{{ value | word }}``; a term is registered as ``v.<term>``.
+"""
+
+from __future__ import annotations
+
+from ews.web.i18n import add_words
+
+# term: (en, es, pt, fr)
+TERMS: dict[str, tuple[str, str, str, str]] = {
+    # alert statuses and messages
+    "draft": ("draft", "borrador", "rascunho", "brouillon"),
+    "published": ("published", "publicada", "publicado", "publiée"),
+    "dismissed": ("dismissed", "descartada", "descartado", "écartée"),
+    "cancelled": ("cancelled", "cancelada", "cancelado", "annulée"),
+    "superseded": ("superseded", "sustituida", "substituído", "remplacée"),
+    "Alert": ("Alert", "Alerta", "Alerta", "Alerte"),
+    "Update": ("Update", "Actualización", "Atualização", "Mise à jour"),
+    "Cancel": ("Cancellation", "Cancelación", "Cancelamento", "Annulation"),
+    "Public": ("public", "pública", "público", "publique"),
+    "Restricted": ("restricted", "restringida", "restrito", "restreinte"),
+    # CAP severity, urgency, certainty
+    "Extreme": ("Extreme", "Extrema", "Extrema", "Extrême"),
+    "Severe": ("Severe", "Grave", "Grave", "Grave"),
+    "Moderate": ("Moderate", "Moderada", "Moderada", "Modérée"),
+    "Minor": ("Minor", "Menor", "Menor", "Mineure"),
+    "Unknown": ("Unknown", "Desconocida", "Desconhecida", "Inconnue"),
+    "Immediate": ("Immediate", "Inmediata", "Imediata", "Immédiate"),
+    "Expected": ("Expected", "Prevista", "Prevista", "Attendue"),
+    "Future": ("Future", "Futura", "Futura", "Future"),
+    "Past": ("Past", "Pasada", "Passada", "Passée"),
+    "Observed": ("Observed", "Observada", "Observada", "Observée"),
+    "Likely": ("Likely", "Probable", "Provável", "Probable"),
+    "Possible": ("Possible", "Posible", "Possível", "Possible"),
+    "Unlikely": ("Unlikely", "Improbable", "Improvável", "Improbable"),
+    # verdicts
+    "controlled": ("controlled", "controlada", "controlada", "contrôlée"),
+    "precursor": ("precursor", "precursor", "precursor", "précurseur"),
+    "analog": ("analog", "análogo", "análogo", "analogue"),
+    "known": ("known", "conocida", "conhecida", "connue"),
+    "no_match": ("no match", "sin coincidencia", "sem correspondência", "aucune correspondance"),
+    "error": ("error", "error", "erro", "erreur"),
+    # evidence kinds
+    "identity": ("identity", "identidad", "identidade", "identité"),
+    "generic": ("generic definition", "definición genérica", "definição genérica", "définition générique"),
+    "similarity": ("similarity", "similitud", "similaridade", "similarité"),
+    "family": ("drug family", "familia", "família", "famille"),
+    # rules
+    "new_substance": ("new substance", "sustancia nueva", "substância nova", "nouvelle substance"),
+    "first_in_country": ("first in country", "primera en el país", "primeira no país", "première dans le pays"),
+    "high_harm": ("high harm", "alto daño", "alto dano", "forte nocivité"),
+    "cluster": ("cluster", "conglomerado", "aglomerado", "agrégat"),
+    "unexpected_content": (
+        "unexpected content",
+        "contenido inesperado",
+        "conteúdo inesperado",
+        "contenu inattendu",
+    ),
+    # drug classes
+    "opioid": ("opioid", "opioide", "opioide", "opioïde"),
+    "synthetic_cannabinoid": (
+        "synthetic cannabinoid",
+        "cannabinoide sintético",
+        "canabinoide sintético",
+        "cannabinoïde de synthèse",
+    ),
+    "cannabinoid": ("cannabinoid", "cannabinoide", "canabinoide", "cannabinoïde"),
+    "cathinone": ("cathinone", "catinona", "catinona", "cathinone"),
+    "phenethylamine": ("phenethylamine", "fenetilamina", "fenetilamina", "phénéthylamine"),
+    "arylalkylamine": ("arylalkylamine", "arilalquilamina", "arilalquilamina", "arylalkylamine"),
+    "tryptamine": ("tryptamine", "triptamina", "triptamina", "tryptamine"),
+    "lysergamide": ("lysergamide", "lisergamida", "lisergamida", "lysergamide"),
+    "arylcyclohexylamine": (
+        "arylcyclohexylamine",
+        "arilciclohexilamina",
+        "arilciclohexilamina",
+        "arylcyclohexylamine",
+    ),
+    "benzodiazepine": ("benzodiazepine", "benzodiazepina", "benzodiazepina", "benzodiazépine"),
+    "piperazine": ("piperazine", "piperazina", "piperazina", "pipérazine"),
+    "piperidine_pyrrolidine": (
+        "piperidine / pyrrolidine",
+        "piperidina / pirrolidina",
+        "piperidina / pirrolidina",
+        "pipéridine / pyrrolidine",
+    ),
+    "aminoindane": ("aminoindane", "aminoindano", "aminoindano", "aminoindane"),
+    "stimulant": ("stimulant", "estimulante", "estimulante", "stimulant"),
+    "sedative": ("sedative", "sedante", "sedativo", "sédatif"),
+    "other": ("other", "otra", "outra", "autre"),
+    # confidence
+    "tentative": ("tentative", "provisional", "provisória", "provisoire"),
+    "confirmed": ("confirmed", "confirmada", "confirmada", "confirmée"),
+}
+
+add_words(
+    {
+        lang: {f"v.{term}": names[index] for term, names in TERMS.items()}
+        for index, lang in enumerate(("en", "es", "pt", "fr"))
+    }
+)
