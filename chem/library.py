@@ -20,10 +20,10 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -41,6 +41,8 @@ from chem.standardize import Standardized, from_standardized_smiles, standardize
 STATUSES = ("controlled", "precursor", "known", "excepted")
 BUNDLED_LISTS = ("un_1961.csv", "un_1971.csv", "un_1988.csv")
 BUNDLED_KNOWN = "known.csv"
+BUNDLED_MEDICINES = "drugcentral.csv"
+"""Approved medicines of DrugCentral 2023 (CC BY-SA 4.0): known substances unless listed."""
 STANDARDIZER_VERSION = "1"
 """Bump when :func:`chem.standardize.standardize` changes its output: invalidates caches."""
 
@@ -278,21 +280,71 @@ def _bundled_text(name: str) -> str:
     return resources.files("chem").joinpath(f"data/{name}").read_text(encoding="utf-8")
 
 
-def bundled_substances(include_controlled: bool = True, include_known: bool = True) -> list[Substance]:
-    """Rows of the bundled UN lists and the known non-controlled substances."""
-    names = (BUNDLED_LISTS if include_controlled else ()) + ((BUNDLED_KNOWN,) if include_known else ())
+def bundled_substances(
+    include_controlled: bool = True,
+    include_known: bool = True,
+    exclude: Container[str] = (),
+) -> list[Substance]:
+    """Rows of the bundled UN lists, the known non-controlled substances and the medicines.
+
+    ``exclude`` leaves out rows by id (a benchmark holds some medicines back).
+    """
+    names = (BUNDLED_LISTS if include_controlled else ()) + (
+        (BUNDLED_KNOWN, BUNDLED_MEDICINES) if include_known else ()
+    )
     substances = []
     for name in names:
         try:
             text = _bundled_text(name)
         except FileNotFoundError:
             continue
-        default = "known" if name == BUNDLED_KNOWN else "controlled"
+        default = "known" if name in (BUNDLED_KNOWN, BUNDLED_MEDICINES) else "controlled"
         for where, row in read_csv_rows(text, name):
+            if row.get("id") in exclude:
+                continue
+            if name == BUNDLED_MEDICINES:
+                row = _medicine_row(row)
             substance = substance_from_row(row, where, default)
             substance.source = f"bundled:{name}"
             substances.append(substance)
     return merge_listings(substances)
+
+
+def _medicine_row(row: dict[str, str]) -> dict[str, str]:
+    """A DrugCentral row in the known-substance columns: approvals and ATC codes go into the notes."""
+    facts = [f"approved: {row['approvals'].replace(';', ', ')}" if row.get("approvals") else ""]
+    facts.append(f"ATC {row['atc'].replace(';', ', ')}" if row.get("atc") else "")
+    facts.append(f"CAS {row['cas']}" if row.get("cas") else "")
+    facts.append(row.get("notes", ""))
+    return {**row, "status": "known", "notes": "; ".join(f for f in facts if f)}
+
+
+def fold_medicines(substances: list[Substance]) -> list[Substance]:
+    """One substance per structure where a DrugCentral medicine repeats a listed or known one.
+
+    Codeine is both a 1961 Schedule II drug and a medicine: the listed substance
+    stays (with its controls, so precedence is unchanged), learns that it is a
+    medicine and takes the DrugCentral name as a synonym. A medicine nothing else
+    lists (ephedrine under a national list without precursors) stays a known
+    substance of its own. Needs standardized structures.
+    """
+    medicine_source = f"bundled:{BUNDLED_MEDICINES}"
+    first: dict[str, Substance] = {}
+    ordered = sorted(substances, key=lambda s: s.source == medicine_source)  # stable: listed rows first
+    folded: set[int] = set()
+    for substance in ordered:
+        std = substance.standardized
+        if std is None:
+            continue
+        survivor = first.setdefault(std.inchikey, substance)
+        if survivor is substance or substance.source != medicine_source:
+            continue
+        folded.add(id(substance))
+        names = (substance.name, *substance.synonyms)
+        survivor.synonyms = tuple(dict.fromkeys(survivor.synonyms + tuple(n for n in names if n != survivor.name)))
+        if not survivor.category:
+            survivor.category = "medicine"
+    return [s for s in substances if id(s) not in folded]
 
 
 # --- standardization cache ------------------------------------------------------------------
@@ -319,11 +371,11 @@ class StandardizationCache:
 
     def standardized(self, smiles: str) -> Standardized:
         cached = self.entries.get(smiles)
-        if cached is not None:
-            std_smiles, removed = cached
-            return from_standardized_smiles(std_smiles, tuple(removed))
+        if cached is not None and len(cached) == 4:
+            std_smiles, removed, inchikey, formula = cached
+            return from_standardized_smiles(std_smiles, tuple(removed), inchikey, formula)
         result = standardize(read_smiles(smiles))
-        self.entries[smiles] = [result.smiles, list(result.removed_fragments)]
+        self.entries[smiles] = [result.smiles, list(result.removed_fragments), result.inchikey, result.formula]
         self.dirty = True
         return result
 
@@ -375,6 +427,34 @@ class ReferenceLibrary:
                 self.controlled_fps.append(fingerprint(std.mol))
                 self.fingerprint_by_id[substance.id] = self.controlled_fps[-1]
 
+    @cached_property
+    def known_index(self) -> tuple[list[Substance], list[DataStructs.ExplicitBitVect]]:
+        """Known non-controlled substances and their fingerprints, built when first asked for.
+
+        Thousands of medicines would cost start-up time if fingerprinted at once;
+        most runs of ``ews match`` never need them.
+        """
+        # an enantiomer of a controlled drug (dexmethylphenidate) is no evidence for the medicines' side
+        controlled_skeletons = {s.standardized.skeleton_key for s in self.controlled if s.standardized}
+        known = [
+            s
+            for s in self.substances
+            if s.status == "known"
+            and not s.controls
+            and s.standardized is not None
+            and s.standardized.skeleton_key not in controlled_skeletons
+        ]
+        return known, [fingerprint(s.standardized.mol) for s in known]  # type: ignore[union-attr]
+
+    def nearest_known(self, query_fp: DataStructs.ExplicitBitVect) -> tuple[float, Substance | None]:
+        """The known substance most similar to a query, with its similarity."""
+        known, fingerprints = self.known_index
+        if not known:
+            return 0.0, None
+        scores = DataStructs.BulkTanimotoSimilarity(query_fp, fingerprints)
+        best = max(range(len(scores)), key=scores.__getitem__)
+        return scores[best], known[best]
+
     @classmethod
     def build(
         cls,
@@ -394,7 +474,7 @@ class ReferenceLibrary:
             except StructureError as error:
                 errors.append(f"{substance.source or 'list'}: {substance.name}: {error}")
         store.save()
-        return cls(substances, families or [], definitions or [], errors)
+        return cls(fold_medicines(substances), families or [], definitions or [], errors)
 
     @classmethod
     def bundled(cls, cache_dir: Path | None = None) -> ReferenceLibrary:

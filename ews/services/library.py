@@ -24,6 +24,7 @@ from chem.library import (
     StandardizationCache,
     Substance,
     bundled_substances,
+    fold_medicines,
     read_list,
 )
 from chem.standardize import from_standardized_smiles
@@ -101,6 +102,7 @@ def load_bundled(engine: Engine, cache_dir: Path | None = None) -> LoadReport:
     """(Re)load the bundled lists: replaces earlier bundled rows, keeps imported national lists."""
     substances = bundled_substances()
     skipped = _standardize_all(substances, cache_dir)
+    substances = fold_medicines(substances)
     with session_scope(engine) as session:
         session.exec(delete(SubstanceControl).where(col(SubstanceControl.source) == BUNDLED_SOURCE))
         existing = {r.id: r for r in session.exec(select(SubstanceRecord)).all()}
@@ -204,7 +206,7 @@ def library_from_db(session: Session) -> ReferenceLibrary:
             source=record.source,
         )
         if record.std_smiles:
-            substance.standardized = from_standardized_smiles(record.std_smiles)
+            substance.standardized = from_standardized_smiles(record.std_smiles, (), record.inchikey, record.formula)
         substances.append(substance)
     return ReferenceLibrary(substances, load_families(), load_definitions())
 
