@@ -350,11 +350,46 @@ def fold_medicines(substances: list[Substance]) -> list[Substance]:
 # --- standardization cache ------------------------------------------------------------------
 
 
+SEED = "standardized-seed.json"
+"""Standardized forms of every bundled structure, shipped so that a first start needs no tautomer search.
+
+Written by ``python -m chem.data.build_drugcentral --seed``; used only when it
+was made with the running RDKit and standardizer versions.
+"""
+
+
+@cache
+def _seed_entries() -> dict[str, list]:
+    try:
+        seed = json.loads(_bundled_text(SEED))
+    except (FileNotFoundError, ValueError):
+        return {}
+    if seed.get("rdkit") != rdkit.__version__ or seed.get("standardizer") != STANDARDIZER_VERSION:
+        return {}
+    return seed.get("entries", {})
+
+
+def write_seed(path: Path, substances: Iterable[Substance]) -> int:
+    """Standardize the structures of ``substances`` and write them as the shipped seed cache."""
+    entries: dict[str, list] = {}
+    for substance in substances:
+        if substance.smiles and substance.smiles not in entries:
+            try:
+                result = standardize(read_smiles(substance.smiles))
+            except StructureError:
+                continue
+            entries[substance.smiles] = [result.smiles, list(result.removed_fragments), result.inchikey, result.formula]
+    document = {"rdkit": rdkit.__version__, "standardizer": STANDARDIZER_VERSION, "entries": entries}
+    path.write_text(json.dumps(document, sort_keys=True, indent=0) + "\n", encoding="utf-8")
+    return len(entries)
+
+
 class StandardizationCache:
     """Standardized forms of reference structures, kept on disk between runs.
 
     Keyed by the input SMILES; the file name carries the RDKit and standardizer
-    versions, so an upgrade of either starts a fresh cache.
+    versions, so an upgrade of either starts a fresh cache. The shipped seed
+    (:data:`SEED`) answers for the bundled structures when its versions match.
     """
 
     def __init__(self, directory: Path | None) -> None:
@@ -362,6 +397,7 @@ class StandardizationCache:
             directory / f"standardized-{rdkit.__version__}-{STANDARDIZER_VERSION}.json" if directory else None
         )
         self.entries: dict[str, list] = {}
+        self.seed = _seed_entries()
         self.dirty = False
         if self.path and self.path.exists():
             try:
@@ -370,7 +406,7 @@ class StandardizationCache:
                 self.entries = {}
 
     def standardized(self, smiles: str) -> Standardized:
-        cached = self.entries.get(smiles)
+        cached = self.entries.get(smiles) or self.seed.get(smiles)
         if cached is not None and len(cached) == 4:
             std_smiles, removed, inchikey, formula = cached
             return from_standardized_smiles(std_smiles, tuple(removed), inchikey, formula)

@@ -5,10 +5,12 @@ approval lists ``drugcen/static/{FDA,EMA,PMDA}_Approved.csv``) are read from a
 work tree or a bare git directory; every structure-bearing active ingredient
 becomes one row with its approvals and the DrugCentral drug card it comes
 from. The output is sorted by DrugCentral id, so a rebuild from the same
-commit gives the same file. The data are CC BY-SA 4.0 (see
+commit gives the same file. ``--seed`` then writes ``standardized-seed.json``,
+the standardized forms of every bundled structure, so that no installation
+repeats the tautomer search for them. The data are CC BY-SA 4.0 (see
 ``DRUGCENTRAL-LICENSE.md``); so is the file this script writes.
 
-Run: ``python chem/data/build_drugcentral.py PATH-TO-DrugCentral-2023 [--out chem/data/drugcentral.csv]``.
+Run from the repository root: ``python -m chem.data.build_drugcentral PATH-TO-DrugCentral-2023``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from pathlib import Path
 
 from rdkit import Chem, RDLogger
 from rdkit.Chem import rdMolDescriptors
+
+from chem.library import _bundled_text
+from chem.read import MAX_HEAVY_ATOMS
 
 STRUCTURES = "drugcen/static/direct/structures.smiles.tsv"
 APPROVALS = {
@@ -89,6 +94,8 @@ def rows(root: Path) -> list[dict[str, str]]:
         mol = Chem.MolFromSmiles(smiles) if smiles else None
         if mol is None:
             continue  # no structure, or one RDKit cannot read: not a structure-bearing row
+        if mol.GetNumHeavyAtoms() > MAX_HEAVY_ATOMS:
+            continue  # peptides and polymers beyond what ews accepts as a query could never match
         key = Chem.MolToInchiKey(mol)
         notes = []
         if key and source["InChIKey"].strip() and key != source["InChIKey"].strip():
@@ -116,6 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", type=Path, help="DrugCentral-2023 work tree or bare git directory")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("drugcentral.csv"))
+    parser.add_argument(
+        "--seed",
+        action="store_true",
+        help="then standardize every bundled structure into the shipped seed cache (standardized-seed.json)",
+    )
     args = parser.parse_args(argv)
     RDLogger.DisableLog("rdApp.*")
     built = rows(args.source)
@@ -129,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{source_commit(args.source)} -> {args.out}",
         file=sys.stderr,
     )
+    if args.seed:
+        from chem.library import SEED, bundled_substances, write_seed
+
+        _bundled_text.cache_clear()
+        count = write_seed(args.out.with_name(SEED), bundled_substances())
+        print(f"{count} standardized structures -> {args.out.with_name(SEED)}", file=sys.stderr)
     return 0
 
 
