@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from chem.errors import StructureError
 from chem.families import load_families
 from chem.generic import load_definitions
-from chem.errors import StructureError
 from chem.library import (
     BUNDLED_MEDICINES,
     ReferenceLibrary,
@@ -167,7 +167,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-families", action="store_true", help="similarity and MCS evidence only")
     parser.add_argument("--misses", action="store_true", help="list what was decided wrongly")
-    parser.add_argument("--dev", action="store_true", help="hold out the development fold instead of the test fold")
+    parser.add_argument(
+        "--dev", action="store_true", help="hold out the development fold instead of the test fold"
+    )
     args = parser.parse_args()
     policy = AnalogPolicy(use_families=not args.no_families)
     held_out = medicine_folds()[DEV_FOLD if args.dev else TEST_FOLD]

@@ -378,7 +378,12 @@ def write_seed(path: Path, substances: Iterable[Substance]) -> int:
                 result = standardize(read_smiles(substance.smiles))
             except StructureError:
                 continue
-            entries[substance.smiles] = [result.smiles, list(result.removed_fragments), result.inchikey, result.formula]
+            entries[substance.smiles] = [
+                result.smiles,
+                list(result.removed_fragments),
+                result.inchikey,
+                result.formula,
+            ]
     document = {"rdkit": rdkit.__version__, "standardizer": STANDARDIZER_VERSION, "entries": entries}
     path.write_text(json.dumps(document, sort_keys=True, indent=0) + "\n", encoding="utf-8")
     return len(entries)

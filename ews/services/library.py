@@ -206,7 +206,9 @@ def library_from_db(session: Session) -> ReferenceLibrary:
             source=record.source,
         )
         if record.std_smiles:
-            substance.standardized = from_standardized_smiles(record.std_smiles, (), record.inchikey, record.formula)
+            substance.standardized = from_standardized_smiles(
+                record.std_smiles, (), record.inchikey, record.formula
+            )
         substances.append(substance)
     return ReferenceLibrary(substances, load_families(), load_definitions())
 
