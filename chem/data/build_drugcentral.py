@@ -23,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rdkit import Chem, RDLogger
+from rdkit import Chem, rdBase
 from rdkit.Chem import rdMolDescriptors
 
 from chem.library import _bundled_text
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         help="then standardize every bundled structure into the shipped seed cache (standardized-seed.json)",
     )
     args = parser.parse_args(argv)
-    RDLogger.DisableLog("rdApp.*")
+    rdBase.DisableLog("rdApp.*")
     built = rows(args.source)
     with open(args.out, "w", encoding="utf-8", newline="") as out:
         writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
