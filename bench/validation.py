@@ -10,7 +10,8 @@ Three sets in tests/data/validation (sources on every row):
 * ``negatives.csv``: medicines and chemicals unrelated to drugs of abuse —
   expected anything but ``analog``;
 * held-out medicines: the bundled DrugCentral file split before any tuning
-  into five folds by a fixed seed (:data:`SPLIT_SEED`, :func:`medicine_folds`).
+  into five folds by a seeded hash of the DrugCentral id (:data:`SPLIT_SEED`,
+  :func:`medicine_folds`), about 790 medicines each.
   Fold 0 is the **test** fold: the library of this benchmark leaves it out, and
   the false-positive rate is measured on those of its medicines that nothing
   else in the library knows (no identity through known.csv, a UN list or the
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import random
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -62,10 +63,16 @@ def medicine_rows() -> list[dict]:
 
 
 def medicine_folds() -> list[list[dict]]:
-    """DrugCentral rows in five folds of (nearly) equal size: a seeded shuffle of the ids, dealt round."""
-    medicines = sorted(medicine_rows(), key=lambda row: row["id"])
-    random.Random(SPLIT_SEED).shuffle(medicines)
-    return [medicines[i::FOLDS] for i in range(FOLDS)]
+    """DrugCentral rows in five folds: each row's fold is a seeded hash of its DrugCentral id.
+
+    A row keeps its fold when the file is rebuilt with rows added or dropped.
+    """
+    folds: list[list[dict]] = [[] for _ in range(FOLDS)]
+    for row in medicine_rows():
+        number = row["id"][2:].split("-")[0]  # dc<DrugCentral id>-<name>
+        digest = hashlib.sha256(f"{SPLIT_SEED}:{number}".encode()).digest()
+        folds[int.from_bytes(digest[:8], "big") % FOLDS].append(row)
+    return folds
 
 
 def library_without(held_out: list[dict], cache_dir: Path | None = CACHE) -> ReferenceLibrary:
@@ -97,6 +104,14 @@ class Outcome:
     expected: str
     verdicts: Counter = field(default_factory=Counter)
     misses: list[tuple[str, str]] = field(default_factory=list)
+    classes_agreeing: int = 0
+    classes_compared: int = 0
+    class_misses: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def class_agreement(self) -> float:
+        """Share of the flagged substances whose drug class is the one the source gives."""
+        return self.classes_agreeing / self.classes_compared if self.classes_compared else 0.0
 
     @property
     def total(self) -> int:
@@ -119,9 +134,11 @@ def evaluate(
         as_of = date.fromisoformat(row["un_controlled_since"]) - timedelta(days=1)
         result = match(standardize_text(row["smiles"]), library, as_of=as_of, name=row["name"], policy=policy)
         _record(outcomes["recently_scheduled"], row["name"], result.verdict, "analog")
+        _compare_class(outcomes["recently_scheduled"], row, result.verdict, result.drug_class)
     for row in rows("nps_positives.csv"):
         result = match(standardize_text(row["smiles"]), library, name=row["name"], policy=policy)
         _record(outcomes["nps_positives"], row["name"], result.verdict, "analog")
+        _compare_class(outcomes["nps_positives"], row, result.verdict, result.drug_class)
     for row, std in unknown_to(library, rows("negatives.csv")):
         result = match(std, library, name=row["name"], policy=policy)
         _record(outcomes["negatives"], row["name"], result.verdict, None)
@@ -138,6 +155,16 @@ def _record(outcome: Outcome, name: str, verdict: str, expected: str | None) -> 
         outcome.misses.append((name, verdict))
 
 
+def _compare_class(outcome: Outcome, row: dict, verdict: str, drug_class: str | None) -> None:
+    if verdict not in ("analog", "controlled") or not row.get("class"):
+        return
+    outcome.classes_compared += 1
+    if drug_class == row["class"]:
+        outcome.classes_agreeing += 1
+    else:
+        outcome.class_misses.append((row["name"], row["class"], drug_class or "none"))
+
+
 def report(outcomes: dict[str, Outcome]) -> str:
     recent, nps, negatives = outcomes["recently_scheduled"], outcomes["nps_positives"], outcomes["negatives"]
     lines = [
@@ -145,6 +172,9 @@ def report(outcomes: dict[str, Outcome]) -> str:
         f"({recent.verdicts['analog']}/{recent.total})",
         f"NPS not under international control:               recall {nps.rate('analog'):.3f} "
         f"({nps.verdicts['analog']}/{nps.total}; known {nps.verdicts['known']})",
+        f"drug-class agreement of the flagged (both sets):    "
+        f"{(recent.classes_agreeing + nps.classes_agreeing) / max(1, recent.classes_compared + nps.classes_compared):.3f} "
+        f"({recent.classes_agreeing + nps.classes_agreeing}/{recent.classes_compared + nps.classes_compared})",
         f"negatives (unrelated medicines and chemicals):     false-positive rate {negatives.rate('analog'):.3f} "
         f"({negatives.verdicts['analog']}/{negatives.total} the library does not know)",
     ]
@@ -185,6 +215,8 @@ def main() -> None:
         for outcome in outcomes.values():
             for name, verdict in outcome.misses:
                 print(f"  {outcome.name}: {name} -> {verdict}")
+            for name, expected, found in outcome.class_misses:
+                print(f"  {outcome.name}: {name} class {found}, source says {expected}")
 
 
 if __name__ == "__main__":

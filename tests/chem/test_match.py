@@ -184,6 +184,9 @@ def test_validation_recall_and_false_positive_rate(tmp_path):
     assert outcomes["recently_scheduled"].rate("analog") >= 0.95
     assert outcomes["nps_positives"].rate("analog") >= 0.93
     assert outcomes["negatives"].rate("analog") <= 0.03
+    agreeing = outcomes["recently_scheduled"].classes_agreeing + outcomes["nps_positives"].classes_agreeing
+    compared = outcomes["recently_scheduled"].classes_compared + outcomes["nps_positives"].classes_compared
+    assert agreeing / compared >= 0.95
     medicines = outcomes["held_out"]
     assert medicines.total >= 300
     assert medicines.rate("analog") <= 0.05
