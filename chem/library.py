@@ -43,8 +43,9 @@ BUNDLED_LISTS = ("un_1961.csv", "un_1971.csv", "un_1988.csv")
 BUNDLED_KNOWN = "known.csv"
 BUNDLED_MEDICINES = "drugcentral.csv"
 """Approved medicines of DrugCentral 2023 (CC BY-SA 4.0): known substances unless listed."""
-STANDARDIZER_VERSION = "1"
-"""Bump when :func:`chem.standardize.standardize` changes its output: invalidates caches."""
+STANDARDIZER_VERSION = "2"
+"""Bump when :func:`chem.standardize.standardize` changes its output or the cache entries change shape
+(2: InChIKey and formula cached too): invalidates caches, and older versions never read newer entries."""
 
 _fingerprinter = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
 
