@@ -144,7 +144,9 @@ def main() -> None:
     print(f"RDKit floor (parse+standardize+InChIKey+Morgan): {floor_rate:8.1f} structures/s")
     print(f"ews match, one process, library load included:   {rate:8.1f} structures/s")
     print(f"ratio ews / floor: {rate / floor_rate:.2f}  (target >= 0.60)")
-    print(f"ews match_all on {jobs} processes:                 {parallel:8.1f} structures/s ({parallel / rate:.2f}x)")
+    print(
+        f"ews match_all on {jobs} processes:                 {parallel:8.1f} structures/s ({parallel / rate:.2f}x)"
+    )
     print(
         f"start-up of `ews match --smiles CCO` (library cached, {len(started)} runs): "
         f"best {min(started):.2f} s, median {statistics.median(started):.2f} s  (target < 1 s)"
