@@ -154,3 +154,12 @@ def test_a_transfer_leaves_no_gap_and_no_overlap():
         for substance, entries in listings.items():
             for ended in (e for e in entries if e.get("controlled_until")):
                 assert any(e["controlled_since"] == ended["controlled_until"] for e in entries), substance
+
+
+def test_the_shipped_seed_covers_every_bundled_structure():
+    """Edit a data file, rebuild the seed (python -m chem.data.build_drugcentral PATH --seed)."""
+    import json
+
+    seed = json.loads(resources.files("chem").joinpath("data/standardized-seed.json").read_text(encoding="utf-8"))
+    missing = [s.name for s in bundled_substances() if s.smiles and s.smiles not in seed["entries"]]
+    assert not missing, f"not in chem/data/standardized-seed.json: {missing[:10]}"
