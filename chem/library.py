@@ -15,6 +15,7 @@ so that start-up does not repeat the tautomer search.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -435,6 +436,32 @@ class StandardizationCache:
             pass  # a read-only cache directory only costs start-up time
 
 
+def _framed(data: bytes) -> bytes:
+    return len(data).to_bytes(4, "little") + data
+
+
+def _read_fingerprints(data: bytes, expected: int) -> list[DataStructs.ExplicitBitVect]:
+    fingerprints, offset = [], 0
+    while offset < len(data):
+        size = int.from_bytes(data[offset : offset + 4], "little")
+        fingerprints.append(DataStructs.ExplicitBitVect(data[offset + 4 : offset + 4 + size]))  # type: ignore[call-overload]  # RDKit takes its binary form; the stubs omit it
+        offset += 4 + size
+    if len(fingerprints) != expected or offset != len(data):
+        raise ValueError("fingerprint cache does not match the library")
+    return fingerprints
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except OSError:
+        pass  # a read-only cache directory only costs time
+
+
 # --- the library ----------------------------------------------------------------------------
 
 
@@ -446,6 +473,8 @@ class ReferenceLibrary:
     families: list[FamilyRule] = field(default_factory=list)
     definitions: list[GenericDefinition] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    cache_dir: Path | None = None
+    """Where the fingerprints of the known substances are kept between runs (none: computed each run)."""
 
     def __post_init__(self) -> None:
         self.by_id: dict[str, Substance] = {}
@@ -486,7 +515,22 @@ class ReferenceLibrary:
             and s.standardized is not None
             and s.standardized.skeleton_key not in controlled_skeletons
         ]
-        return known, [fingerprint(s.standardized.mol) for s in known]  # type: ignore[union-attr]
+        return known, self._known_fingerprints(known)
+
+    def _known_fingerprints(self, known: list[Substance]) -> list[DataStructs.ExplicitBitVect]:
+        """Fingerprints of ``known``, from the cache directory when it holds them for exactly these structures."""
+        forms = "\n".join(s.standardized.smiles for s in known)  # type: ignore[union-attr]
+        key = hashlib.sha256(f"{rdkit.__version__}\n{forms}".encode()).hexdigest()[:20]
+        path = self.cache_dir / f"known-fingerprints-{key}.bin" if self.cache_dir else None
+        if path is not None and path.exists():
+            try:
+                return _read_fingerprints(path.read_bytes(), len(known))
+            except (OSError, ValueError, RuntimeError):
+                pass  # unreadable or damaged: computed again below and rewritten
+        fingerprints = [fingerprint(s.standardized.mol) for s in known]  # type: ignore[union-attr]
+        if path is not None:
+            _write_atomically(path, b"".join(_framed(fp.ToBinary()) for fp in fingerprints))
+        return fingerprints
 
     def nearest_known(self, query_fp: DataStructs.ExplicitBitVect) -> tuple[float, Substance | None]:
         """The known substance most similar to a query, with its similarity."""
@@ -516,7 +560,7 @@ class ReferenceLibrary:
             except StructureError as error:
                 errors.append(f"{substance.source or 'list'}: {substance.name}: {error}")
         store.save()
-        return cls(fold_medicines(substances), families or [], definitions or [], errors)
+        return cls(fold_medicines(substances), families or [], definitions or [], errors, cache_dir)
 
     @classmethod
     def bundled(cls, cache_dir: Path | None = None) -> ReferenceLibrary:
