@@ -8,30 +8,94 @@ Three sets in tests/data/validation (sources on every row):
 * ``nps_positives.csv``: NPS reported to early-warning systems and not under
   international control today — expected ``analog``;
 * ``negatives.csv``: medicines and chemicals unrelated to drugs of abuse —
-  expected anything but ``analog``.
+  expected anything but ``analog``;
+* held-out medicines: the bundled DrugCentral file split before any tuning
+  into five folds by a seeded hash of the DrugCentral id (:data:`SPLIT_SEED`,
+  :func:`medicine_folds`), about 790 medicines each.
+  Fold 0 is the **test** fold: the library of this benchmark leaves it out, and
+  the false-positive rate is measured on those of its medicines that nothing
+  else in the library knows (no identity through known.csv, a UN list or the
+  other folds). Fold 1 is the **development** fold (``--dev``): what was looked
+  at while tuning. The negatives of ``negatives.csv`` that the library knows
+  are left out of the false-positive count too, for the same reason.
 
-Run: ``python -m bench.validation [--no-families]``.
+Run: ``python -m bench.validation [--no-families] [--dev] [--misses]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from chem.library import ReferenceLibrary
+from chem.errors import StructureError
+from chem.families import load_families
+from chem.generic import load_definitions
+from chem.library import (
+    BUNDLED_MEDICINES,
+    ReferenceLibrary,
+    StandardizationCache,
+    _bundled_text,
+    bundled_substances,
+)
 from chem.match import DEFAULT_POLICY, AnalogPolicy, match
 from chem.standardize import standardize_text
 
 VALIDATION = Path(__file__).resolve().parent.parent / "tests" / "data" / "validation"
+SPLIT_SEED = 20261204
+"""Seed of the split of DrugCentral into five folds; fixed before any rule or threshold was tuned."""
+FOLDS = 5
+TEST_FOLD, DEV_FOLD = 0, 1
+CACHE = Path.home() / ".cache" / "ews"
 
 
 def rows(name: str) -> list[dict]:
     with open(VALIDATION / name, encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
+
+
+def medicine_rows() -> list[dict]:
+    return list(csv.DictReader(_bundled_text(BUNDLED_MEDICINES).splitlines()))
+
+
+def medicine_folds() -> list[list[dict]]:
+    """DrugCentral rows in five folds: each row's fold is a seeded hash of its DrugCentral id.
+
+    A row keeps its fold when the file is rebuilt with rows added or dropped.
+    """
+    folds: list[list[dict]] = [[] for _ in range(FOLDS)]
+    for row in medicine_rows():
+        number = row["id"][2:].split("-")[0]  # dc<DrugCentral id>-<name>
+        digest = hashlib.sha256(f"{SPLIT_SEED}:{number}".encode()).digest()
+        folds[int.from_bytes(digest[:8], "big") % FOLDS].append(row)
+    return folds
+
+
+def library_without(held_out: list[dict], cache_dir: Path | None = CACHE) -> ReferenceLibrary:
+    """The bundled library less the held-out medicines."""
+    exclude = {row["id"] for row in held_out}
+    return ReferenceLibrary.build(
+        bundled_substances(exclude=exclude), load_families(), load_definitions(), cache_dir
+    )
+
+
+def unknown_to(library: ReferenceLibrary, candidates: list[dict]) -> list[tuple[dict, object]]:
+    """Candidates (with their standardized form) that no substance of the library identifies, stereo aside."""
+    found = []
+    store = StandardizationCache(CACHE)
+    for row in candidates:
+        try:
+            std = store.standardized(row["smiles"])
+        except StructureError:
+            continue  # beyond the bounds of a query (peptides of 300 atoms): not a fair question
+        if std.skeleton_key not in library.by_skeleton:
+            found.append((row, std))
+    store.save()
+    return found
 
 
 @dataclass
@@ -40,6 +104,14 @@ class Outcome:
     expected: str
     verdicts: Counter = field(default_factory=Counter)
     misses: list[tuple[str, str]] = field(default_factory=list)
+    classes_agreeing: int = 0
+    classes_compared: int = 0
+    class_misses: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def class_agreement(self) -> float:
+        """Share of the flagged substances whose drug class is the one the source gives."""
+        return self.classes_agreeing / self.classes_compared if self.classes_compared else 0.0
 
     @property
     def total(self) -> int:
@@ -49,22 +121,30 @@ class Outcome:
         return self.verdicts[verdict] / self.total if self.total else 0.0
 
 
-def evaluate(library: ReferenceLibrary, policy: AnalogPolicy = DEFAULT_POLICY) -> dict[str, Outcome]:
+def evaluate(
+    library: ReferenceLibrary, policy: AnalogPolicy = DEFAULT_POLICY, held_out: list[dict] | None = None
+) -> dict[str, Outcome]:
     outcomes = {
         "recently_scheduled": Outcome("recently_scheduled", "analog"),
         "nps_positives": Outcome("nps_positives", "analog"),
         "negatives": Outcome("negatives", "not analog"),
+        "held_out": Outcome("held_out", "not analog"),
     }
     for row in rows("recently_scheduled.csv"):
         as_of = date.fromisoformat(row["un_controlled_since"]) - timedelta(days=1)
         result = match(standardize_text(row["smiles"]), library, as_of=as_of, name=row["name"], policy=policy)
         _record(outcomes["recently_scheduled"], row["name"], result.verdict, "analog")
+        _compare_class(outcomes["recently_scheduled"], row, result.verdict, result.drug_class)
     for row in rows("nps_positives.csv"):
         result = match(standardize_text(row["smiles"]), library, name=row["name"], policy=policy)
         _record(outcomes["nps_positives"], row["name"], result.verdict, "analog")
-    for row in rows("negatives.csv"):
-        result = match(standardize_text(row["smiles"]), library, name=row["name"], policy=policy)
+        _compare_class(outcomes["nps_positives"], row, result.verdict, result.drug_class)
+    for row, std in unknown_to(library, rows("negatives.csv")):
+        result = match(std, library, name=row["name"], policy=policy)
         _record(outcomes["negatives"], row["name"], result.verdict, None)
+    for row, std in unknown_to(library, held_out or []):
+        result = match(std, library, name=row["name"], policy=policy)
+        _record(outcomes["held_out"], row["name"], result.verdict, None)
     return outcomes
 
 
@@ -75,6 +155,16 @@ def _record(outcome: Outcome, name: str, verdict: str, expected: str | None) -> 
         outcome.misses.append((name, verdict))
 
 
+def _compare_class(outcome: Outcome, row: dict, verdict: str, drug_class: str | None) -> None:
+    if verdict not in ("analog", "controlled") or not row.get("class"):
+        return
+    outcome.classes_compared += 1
+    if drug_class == row["class"]:
+        outcome.classes_agreeing += 1
+    else:
+        outcome.class_misses.append((row["name"], row["class"], drug_class or "none"))
+
+
 def report(outcomes: dict[str, Outcome]) -> str:
     recent, nps, negatives = outcomes["recently_scheduled"], outcomes["nps_positives"], outcomes["negatives"]
     lines = [
@@ -82,9 +172,24 @@ def report(outcomes: dict[str, Outcome]) -> str:
         f"({recent.verdicts['analog']}/{recent.total})",
         f"NPS not under international control:               recall {nps.rate('analog'):.3f} "
         f"({nps.verdicts['analog']}/{nps.total}; known {nps.verdicts['known']})",
+        f"drug-class agreement of the flagged (both sets):    "
+        f"{(recent.classes_agreeing + nps.classes_agreeing) / max(1, recent.classes_compared + nps.classes_compared):.3f} "
+        f"({recent.classes_agreeing + nps.classes_agreeing}/{recent.classes_compared + nps.classes_compared})",
         f"negatives (unrelated medicines and chemicals):     false-positive rate {negatives.rate('analog'):.3f} "
-        f"({negatives.verdicts['analog']}/{negatives.total})",
+        f"({negatives.verdicts['analog']}/{negatives.total} the library does not know)",
     ]
+    held = outcomes.get("held_out")
+    if held is not None and held.total:
+        both = held.verdicts["analog"] + negatives.verdicts["analog"]
+        lines.append(
+            f"held-out medicines (DrugCentral fold):            false-positive rate {held.rate('analog'):.3f} "
+            f"({held.verdicts['analog']}/{held.total}; no_match {held.verdicts['no_match']}, "
+            f"controlled {held.verdicts['controlled']})"
+        )
+        lines.append(
+            f"held-out medicines and negatives together:        false-positive rate "
+            f"{both / (held.total + negatives.total):.3f} ({both}/{held.total + negatives.total})"
+        )
     return "\n".join(lines)
 
 
@@ -92,15 +197,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-families", action="store_true", help="similarity and MCS evidence only")
     parser.add_argument("--misses", action="store_true", help="list what was decided wrongly")
+    parser.add_argument(
+        "--dev", action="store_true", help="hold out the development fold instead of the test fold"
+    )
     args = parser.parse_args()
     policy = AnalogPolicy(use_families=not args.no_families)
-    library = ReferenceLibrary.bundled(cache_dir=Path.home() / ".cache" / "ews")
-    outcomes = evaluate(library, policy)
+    held_out = medicine_folds()[DEV_FOLD if args.dev else TEST_FOLD]
+    library = library_without(held_out)
+    print(
+        f"split: DrugCentral in {FOLDS} folds by seed {SPLIT_SEED}; held out fold "
+        f"{DEV_FOLD if args.dev else TEST_FOLD} ({'development' if args.dev else 'test'}), "
+        f"{len(held_out)} medicines; library {len(library.substances)} substances"
+    )
+    outcomes = evaluate(library, policy, held_out)
     print(report(outcomes))
     if args.misses:
         for outcome in outcomes.values():
             for name, verdict in outcome.misses:
                 print(f"  {outcome.name}: {name} -> {verdict}")
+            for name, expected, found in outcome.class_misses:
+                print(f"  {outcome.name}: {name} class {found}, source says {expected}")
 
 
 if __name__ == "__main__":

@@ -15,15 +15,16 @@ so that start-up does not repeat the tautomer search.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -44,8 +45,11 @@ BUNDLED_LISTS = ("un_1961.csv", "un_1971.csv", "un_1988.csv")
 BUNDLED_KNOWN = "known.csv"
 NATIONAL_FOLDER = "national"
 """``chem/data/national/*.csv``: national control lists (the reference CSV format, one jurisdiction a file)."""
-STANDARDIZER_VERSION = "1"
-"""Bump when :func:`chem.standardize.standardize` changes its output: invalidates caches."""
+BUNDLED_MEDICINES = "drugcentral.csv"
+"""Approved medicines of DrugCentral 2023 (CC BY-SA 4.0): known substances unless listed."""
+STANDARDIZER_VERSION = "2"
+"""Bump when :func:`chem.standardize.standardize` changes its output or the cache entries change shape
+(2: InChIKey and formula cached too): invalidates caches, and older versions never read newer entries."""
 
 _fingerprinter = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
 
@@ -302,32 +306,121 @@ def bundled_jurisdictions() -> tuple[str, ...]:
     return ("UN", *sorted(code for code in codes if code and code != "UN"))
 
 
-def bundled_substances(include_controlled: bool = True, include_known: bool = True) -> list[Substance]:
-    """Rows of the bundled UN lists, the bundled national lists and the known non-controlled substances."""
+def bundled_substances(
+    include_controlled: bool = True,
+    include_known: bool = True,
+    exclude: Container[str] = (),
+) -> list[Substance]:
+    """Rows of the bundled UN lists, the bundled national lists, the known non-controlled substances and
+    the medicines.
+
+    ``exclude`` leaves out rows by id (a benchmark holds some medicines back).
+    """
     controlled = (*BUNDLED_LISTS, *national_lists()) if include_controlled else ()
-    names = controlled + ((BUNDLED_KNOWN,) if include_known else ())
+    names = controlled + ((BUNDLED_KNOWN, BUNDLED_MEDICINES) if include_known else ())
     substances = []
     for name in names:
         try:
             text = _bundled_text(name)
         except FileNotFoundError:
             continue
-        default = "known" if name == BUNDLED_KNOWN else "controlled"
+        default = "known" if name in (BUNDLED_KNOWN, BUNDLED_MEDICINES) else "controlled"
         for where, row in read_csv_rows(text, name):
+            if row.get("id") in exclude:
+                continue
+            if name == BUNDLED_MEDICINES:
+                row = _medicine_row(row)
             substance = substance_from_row(row, where, default)
             substance.source = f"bundled:{name}"
             substances.append(substance)
     return merge_listings(substances)
 
 
+def _medicine_row(row: dict[str, str]) -> dict[str, str]:
+    """A DrugCentral row in the known-substance columns: approvals and ATC codes go into the notes."""
+    facts = [f"approved: {row['approvals'].replace(';', ', ')}" if row.get("approvals") else ""]
+    facts.append(f"ATC {row['atc'].replace(';', ', ')}" if row.get("atc") else "")
+    facts.append(f"CAS {row['cas']}" if row.get("cas") else "")
+    facts.append(row.get("notes", ""))
+    return {**row, "status": "known", "notes": "; ".join(f for f in facts if f)}
+
+
+def fold_medicines(substances: list[Substance]) -> list[Substance]:
+    """One substance per structure where a DrugCentral medicine repeats a listed or known one.
+
+    Codeine is both a 1961 Schedule II drug and a medicine: the listed substance
+    stays (with its controls, so precedence is unchanged), learns that it is a
+    medicine and takes the DrugCentral name as a synonym. A medicine nothing else
+    lists (ephedrine under a national list without precursors) stays a known
+    substance of its own. Needs standardized structures.
+    """
+    medicine_source = f"bundled:{BUNDLED_MEDICINES}"
+    first: dict[str, Substance] = {}
+    ordered = sorted(substances, key=lambda s: s.source == medicine_source)  # stable: listed rows first
+    folded: set[int] = set()
+    for substance in ordered:
+        std = substance.standardized
+        if std is None:
+            continue
+        survivor = first.setdefault(std.inchikey, substance)
+        if survivor is substance or substance.source != medicine_source:
+            continue
+        folded.add(id(substance))
+        names = (substance.name, *substance.synonyms)
+        survivor.synonyms = tuple(dict.fromkeys(survivor.synonyms + tuple(n for n in names if n != survivor.name)))
+        if not survivor.category:
+            survivor.category = "medicine"
+    return [s for s in substances if id(s) not in folded]
+
+
 # --- standardization cache ------------------------------------------------------------------
+
+
+SEED = "standardized-seed.json"
+"""Standardized forms of every bundled structure, shipped so that a first start needs no tautomer search.
+
+Written by ``python -m chem.data.build_drugcentral --seed``; used only when it
+was made with the running RDKit and standardizer versions.
+"""
+
+
+@cache
+def _seed_entries() -> dict[str, list]:
+    try:
+        seed = json.loads(_bundled_text(SEED))
+    except (FileNotFoundError, ValueError):
+        return {}
+    if seed.get("rdkit") != rdkit.__version__ or seed.get("standardizer") != STANDARDIZER_VERSION:
+        return {}
+    return seed.get("entries", {})
+
+
+def write_seed(path: Path, substances: Iterable[Substance]) -> int:
+    """Standardize the structures of ``substances`` and write them as the shipped seed cache."""
+    entries: dict[str, list] = {}
+    for substance in substances:
+        if substance.smiles and substance.smiles not in entries:
+            try:
+                result = standardize(read_smiles(substance.smiles))
+            except StructureError:
+                continue
+            entries[substance.smiles] = [
+                result.smiles,
+                list(result.removed_fragments),
+                result.inchikey,
+                result.formula,
+            ]
+    document = {"rdkit": rdkit.__version__, "standardizer": STANDARDIZER_VERSION, "entries": entries}
+    path.write_text(json.dumps(document, sort_keys=True, indent=0) + "\n", encoding="utf-8")
+    return len(entries)
 
 
 class StandardizationCache:
     """Standardized forms of reference structures, kept on disk between runs.
 
     Keyed by the input SMILES; the file name carries the RDKit and standardizer
-    versions, so an upgrade of either starts a fresh cache.
+    versions, so an upgrade of either starts a fresh cache. The shipped seed
+    (:data:`SEED`) answers for the bundled structures when its versions match.
     """
 
     def __init__(self, directory: Path | None) -> None:
@@ -335,6 +428,7 @@ class StandardizationCache:
             directory / f"standardized-{rdkit.__version__}-{STANDARDIZER_VERSION}.json" if directory else None
         )
         self.entries: dict[str, list] = {}
+        self.seed = _seed_entries()
         self.dirty = False
         if self.path and self.path.exists():
             try:
@@ -343,13 +437,13 @@ class StandardizationCache:
                 self.entries = {}
 
     def standardized(self, smiles: str) -> Standardized:
-        cached = self.entries.get(smiles)
+        cached = self.entries.get(smiles) or self.seed.get(smiles)
         # an entry of another shape (a file written by another version of ews) is a miss, not a crash
-        if isinstance(cached, list) and len(cached) == 2 and isinstance(cached[0], str):
-            std_smiles, removed = cached
-            return from_standardized_smiles(std_smiles, tuple(removed))
+        if isinstance(cached, list) and len(cached) == 4 and isinstance(cached[0], str):
+            std_smiles, removed, inchikey, formula = cached
+            return from_standardized_smiles(std_smiles, tuple(removed), inchikey, formula)
         result = standardize(read_smiles(smiles))
-        self.entries[smiles] = [result.smiles, list(result.removed_fragments)]
+        self.entries[smiles] = [result.smiles, list(result.removed_fragments), result.inchikey, result.formula]
         self.dirty = True
         return result
 
@@ -367,6 +461,32 @@ class StandardizationCache:
             pass  # a read-only cache directory only costs start-up time
 
 
+def _framed(data: bytes) -> bytes:
+    return len(data).to_bytes(4, "little") + data
+
+
+def _read_fingerprints(data: bytes, expected: int) -> list[DataStructs.ExplicitBitVect]:
+    fingerprints, offset = [], 0
+    while offset < len(data):
+        size = int.from_bytes(data[offset : offset + 4], "little")
+        fingerprints.append(DataStructs.ExplicitBitVect(data[offset + 4 : offset + 4 + size]))  # type: ignore[call-overload]  # RDKit takes its binary form; the stubs omit it
+        offset += 4 + size
+    if len(fingerprints) != expected or offset != len(data):
+        raise ValueError("fingerprint cache does not match the library")
+    return fingerprints
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except OSError:
+        pass  # a read-only cache directory only costs time
+
+
 # --- the library ----------------------------------------------------------------------------
 
 
@@ -378,6 +498,8 @@ class ReferenceLibrary:
     families: list[FamilyRule] = field(default_factory=list)
     definitions: list[GenericDefinition] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    cache_dir: Path | None = None
+    """Where the fingerprints of the known substances are kept between runs (none: computed each run)."""
 
     def __post_init__(self) -> None:
         self.by_id: dict[str, Substance] = {}
@@ -404,6 +526,49 @@ class ReferenceLibrary:
                 self.controlled_fps.append(fingerprint(std.mol))
                 self.fingerprint_by_id[substance.id] = self.controlled_fps[-1]
 
+    @cached_property
+    def known_index(self) -> tuple[list[Substance], list[DataStructs.ExplicitBitVect]]:
+        """Known non-controlled substances and their fingerprints, built when first asked for.
+
+        Thousands of medicines would cost start-up time if fingerprinted at once;
+        most runs of ``ews match`` never need them.
+        """
+        # an enantiomer of a controlled drug (dexmethylphenidate) is no evidence for the medicines' side
+        controlled_skeletons = {s.standardized.skeleton_key for s in self.controlled if s.standardized}
+        known = [
+            s
+            for s in self.substances
+            if s.status == "known"
+            and not s.controls
+            and s.standardized is not None
+            and s.standardized.skeleton_key not in controlled_skeletons
+        ]
+        return known, self._known_fingerprints(known)
+
+    def _known_fingerprints(self, known: list[Substance]) -> list[DataStructs.ExplicitBitVect]:
+        """Fingerprints of ``known``, from the cache directory when it holds them for exactly these structures."""
+        forms = "\n".join(s.standardized.smiles for s in known)  # type: ignore[union-attr]
+        key = hashlib.sha256(f"{rdkit.__version__}\n{forms}".encode()).hexdigest()[:20]
+        path = self.cache_dir / f"known-fingerprints-{key}.bin" if self.cache_dir else None
+        if path is not None and path.exists():
+            try:
+                return _read_fingerprints(path.read_bytes(), len(known))
+            except (OSError, ValueError, RuntimeError):
+                pass  # unreadable or damaged: computed again below and rewritten
+        fingerprints = [fingerprint(s.standardized.mol) for s in known]  # type: ignore[union-attr]
+        if path is not None:
+            _write_atomically(path, b"".join(_framed(fp.ToBinary()) for fp in fingerprints))
+        return fingerprints
+
+    def nearest_known(self, query_fp: DataStructs.ExplicitBitVect) -> tuple[float, Substance | None]:
+        """The known substance most similar to a query, with its similarity."""
+        known, fingerprints = self.known_index
+        if not known:
+            return 0.0, None
+        scores = DataStructs.BulkTanimotoSimilarity(query_fp, fingerprints)
+        best = max(range(len(scores)), key=scores.__getitem__)
+        return scores[best], known[best]
+
     @classmethod
     def build(
         cls,
@@ -423,7 +588,7 @@ class ReferenceLibrary:
             except StructureError as error:
                 errors.append(f"{substance.source or 'list'}: {substance.name}: {error}")
         store.save()
-        return cls(substances, families or [], definitions or [], errors)
+        return cls(fold_medicines(substances), families or [], definitions or [], errors, cache_dir)
 
     @classmethod
     def bundled(cls, cache_dir: Path | None = None) -> ReferenceLibrary:

@@ -80,6 +80,9 @@ class AnalogPolicy:
     require_nitrogen: bool = True
     """An MCS with a nitrogen-bearing reference must include a nitrogen (the amine of most drugs)."""
     use_families: bool = True
+    known_neighbour_veto: bool = True
+    """Similarity alone makes no analog when a known non-controlled substance (a medicine) is at
+    least as similar as the nearest controlled one: the structure belongs with the medicines."""
 
 
 DEFAULT_POLICY = AnalogPolicy()
@@ -634,6 +637,14 @@ def match(
             entry["mcs_score"] = round(found.mcs_score, 3)
         matches.append(entry)
     similar_enough = analog_by_similarity(evidence, policy)
+    if similar_enough and policy.known_neighbour_veto and not (elsewhere or generic_elsewhere or family_hits):
+        known_score, known = library.nearest_known(fingerprint(std.mol))
+        if known is not None and known_score >= neighbours[0][0]:
+            similar_enough = False
+            warnings.append(
+                f"not an analog by similarity: the known substance {known.name} ({known_score:.2f}) "
+                f"is at least as similar as any controlled one ({neighbours[0][0]:.2f})"
+            )
     nearest_class = next(
         (s.drug_class for score, s in neighbours if s.drug_class and score >= policy.supported_similarity), None
     )

@@ -17,7 +17,6 @@ and monoisotopic mass.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
@@ -33,17 +32,70 @@ MAX_TAUTOMERS = 256
 MAX_TAUTOMER_TRANSFORMS = 1000
 
 
-@dataclass(frozen=True)
 class Standardized:
-    """A standardized parent structure and its identifiers."""
+    """A standardized parent structure and its identifiers.
 
-    mol: Chem.Mol
-    smiles: str
-    inchi: str
-    inchikey: str
-    formula: str
-    exact_mass: float
-    removed_fragments: tuple[str, ...] = ()
+    A library entry rebuilt from a cache carries only its SMILES, InChIKey and
+    formula: the molecule, InChI and mass are computed from the SMILES when first
+    asked for, so thousands of known substances cost nothing at start-up until a
+    query meets one of them.
+    """
+
+    __slots__ = ("_exact_mass", "_inchi", "_mol", "formula", "inchikey", "removed_fragments", "smiles")
+
+    def __init__(
+        self,
+        mol: Chem.Mol | None,
+        smiles: str,
+        inchi: str | None,
+        inchikey: str,
+        formula: str,
+        exact_mass: float | None,
+        removed_fragments: tuple[str, ...] = (),
+    ) -> None:
+        self._mol = mol
+        self.smiles = smiles
+        self._inchi = inchi
+        self.inchikey = inchikey
+        self.formula = formula
+        self._exact_mass = exact_mass
+        self.removed_fragments = removed_fragments
+
+    @property
+    def mol(self) -> Chem.Mol:
+        if self._mol is None:
+            with rdBase.BlockLogs():
+                mol = Chem.MolFromSmiles(self.smiles)
+            if mol is None:
+                raise StructureError(f"standardized SMILES unreadable: {self.smiles}")
+            self._mol = mol
+        return self._mol
+
+    @property
+    def inchi(self) -> str:
+        if self._inchi is None:
+            with rdBase.BlockLogs():
+                self._inchi = Chem.MolToInchi(self.mol, logLevel=None) or ""
+        return self._inchi
+
+    @property
+    def exact_mass(self) -> float:
+        if self._exact_mass is None:
+            self._exact_mass = Descriptors.ExactMolWt(self.mol)  # type: ignore[attr-defined]
+        return self._exact_mass
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Standardized) and (self.smiles, self.inchikey, self.removed_fragments) == (
+            other.smiles,
+            other.inchikey,
+            other.removed_fragments,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.smiles, self.inchikey))
+
+    def __repr__(self) -> str:
+        return f"Standardized({self.smiles!r}, {self.inchikey})"
 
     @property
     def skeleton_key(self) -> str:
@@ -196,11 +248,20 @@ def standardize_text(text: str, fmt: str | None = None) -> Standardized:
     return standardize(read_structure(text, fmt))
 
 
-def from_standardized_smiles(smiles: str, removed: tuple[str, ...] = ()) -> Standardized:
+def from_standardized_smiles(
+    smiles: str,
+    removed: tuple[str, ...] = (),
+    inchikey: str | None = None,
+    formula: str | None = None,
+) -> Standardized:
     """Rebuild a :class:`Standardized` from the SMILES :func:`standardize` produced.
 
-    Used to load a cached library without repeating the tautomer search.
+    Used to load a cached library without repeating the tautomer search. Given
+    the InChIKey and formula stored with it, nothing is computed now: the
+    molecule and InChI follow when first needed.
     """
+    if inchikey and formula is not None:
+        return Standardized(None, smiles, None, inchikey, formula, None, removed)
     with rdBase.BlockLogs():
         mol = Chem.MolFromSmiles(smiles)
     if mol is None:

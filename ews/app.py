@@ -111,7 +111,7 @@ class Metrics:
 
 def build_node(settings: Settings) -> Node:
     engine = engine_for(settings.database_url)
-    holder = LibraryHolder(engine)
+    holder = LibraryHolder(engine, cache_dir=settings.cache_dir)
     alerting = Alerting(settings, holder)
     return Node(
         settings=settings,

@@ -1,16 +1,29 @@
-"""Read the structures a user hands to ``ews match``: SMILES, CSV, SDF and .smi files."""
+"""Read the structures a user hands to ``ews match`` (SMILES, CSV, SDF, .smi) and match them, on every core.
+
+A large file is spread over worker processes that inherit the library from
+the parent (fork: nothing is loaded twice); results come back in input order.
+Small inputs stay in one process, where a pool would cost more than it saves.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import multiprocessing
+import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from rdkit import Chem
 
+from chem.library import ReferenceLibrary
+from chem.match import match_text
 from chem.read import iter_sdf
+
+PARALLEL_MINIMUM = 200
+"""Structures below which ``match_all`` stays in one process."""
 
 
 class InputError(ValueError):
@@ -87,3 +100,54 @@ def queries_from_file(path: Path) -> Iterator[Query]:
     if suffix in (".csv", ".tsv"):
         return queries_from_csv(text, path.name)
     raise InputError(f"{path}: unknown file type {suffix!r}; accepted: .csv (name,smiles), .sdf, .smi")
+
+
+def default_jobs() -> int:
+    """Every core this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def match_query(query: Query, library: ReferenceLibrary, as_of: date | None, jurisdiction: str) -> dict:
+    """The match result of one query, or its error object."""
+    if query.error is not None:
+        return {"name": query.name, "input": query.text, "error": query.error, "error_code": query.error_code}
+    return match_text(
+        query.text or "", library, name=query.name, fmt=query.fmt, as_of=as_of, jurisdiction=jurisdiction
+    )
+
+
+_worker_task: tuple[ReferenceLibrary, date | None, str] | None = None
+
+
+def _match_in_worker(query: Query) -> dict:
+    assert _worker_task is not None, "set by match_all before the pool forks"
+    library, as_of, jurisdiction = _worker_task
+    return match_query(query, library, as_of, jurisdiction)
+
+
+def match_all(
+    queries: Sequence[Query],
+    library: ReferenceLibrary,
+    *,
+    as_of: date | None = None,
+    jurisdiction: str = "UN",
+    jobs: int = 1,
+) -> Iterator[dict]:
+    """Match results in input order, over ``jobs`` processes when the input is large enough."""
+    global _worker_task
+    jobs = max(1, min(jobs, len(queries) // (PARALLEL_MINIMUM // 2) or 1))
+    if jobs == 1 or len(queries) < PARALLEL_MINIMUM or "fork" not in multiprocessing.get_all_start_methods():
+        for query in queries:
+            yield match_query(query, library, as_of, jurisdiction)
+        return
+    library.known_index  # noqa: B018 - built once here, shared with the workers by fork
+    _worker_task = (library, as_of, jurisdiction)
+    chunk = max(1, min(32, len(queries) // (jobs * 8)))
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            yield from pool.imap(_match_in_worker, queries, chunksize=chunk)
+    finally:
+        _worker_task = None

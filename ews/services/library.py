@@ -25,6 +25,7 @@ from chem.library import (
     StandardizationCache,
     Substance,
     bundled_substances,
+    fold_medicines,
     read_list,
 )
 from chem.standardize import from_standardized_smiles
@@ -103,6 +104,7 @@ def load_bundled(engine: Engine, cache_dir: Path | None = None) -> LoadReport:
     """(Re)load the bundled lists: replaces earlier bundled rows, keeps imported national lists."""
     substances = bundled_substances()
     skipped = _standardize_all(substances, cache_dir)
+    substances = fold_medicines(substances)
     with session_scope(engine) as session:
         session.exec(delete(SubstanceControl).where(col(SubstanceControl.source) == BUNDLED_SOURCE))
         existing = {r.id: r for r in session.exec(select(SubstanceRecord)).all()}
@@ -188,8 +190,11 @@ def import_list(engine: Engine, path: Path, jurisdiction: str | None, cache_dir:
     return LoadReport(len(substances), controls, skipped, version)
 
 
-def library_from_db(session: Session) -> ReferenceLibrary:
-    """The in-memory index of what the database holds (standardized SMILES are reused, not recomputed)."""
+def library_from_db(session: Session, cache_dir: Path | None = None) -> ReferenceLibrary:
+    """The in-memory index of what the database holds (standardized SMILES are reused, not recomputed).
+
+    ``cache_dir`` keeps the fingerprints of the known substances between starts.
+    """
     records = session.exec(select(SubstanceRecord)).all()
     controls: dict[str, list[Control]] = {}
     for row in session.exec(select(SubstanceControl)).all():
@@ -213,9 +218,11 @@ def library_from_db(session: Session) -> ReferenceLibrary:
             source=record.source,
         )
         if record.std_smiles:
-            substance.standardized = from_standardized_smiles(record.std_smiles)
+            substance.standardized = from_standardized_smiles(
+                record.std_smiles, (), record.inchikey, record.formula
+            )
         substances.append(substance)
-    return ReferenceLibrary(substances, load_families(), load_definitions())
+    return ReferenceLibrary(substances, load_families(), load_definitions(), cache_dir=cache_dir)
 
 
 NOT_LOADED_REASON = "no reference library is loaded; run `ews library load` (or `ews db upgrade`)"
@@ -238,8 +245,9 @@ class LibraryNotLoaded(Problem):
 class LibraryHolder:
     """This process's library, rebuilt when the database's library version moves on."""
 
-    def __init__(self, engine: Engine, check_every: float = 2.0) -> None:
+    def __init__(self, engine: Engine, check_every: float = 2.0, cache_dir: Path | None = None) -> None:
         self.engine = engine
+        self.cache_dir = cache_dir
         self.check_every = check_every
         self._lock = threading.Lock()
         self._library: ReferenceLibrary | None = None
@@ -272,7 +280,7 @@ class LibraryHolder:
             with Session(reader_of(self.engine)) as session:
                 version = library_version(session)
                 if self._library is None or version != self._version:
-                    self._library = library_from_db(session)
+                    self._library = library_from_db(session, self.cache_dir)
                     self._version = version
             self._checked = time.monotonic()
             return self._library

@@ -12,7 +12,14 @@ from rdkit import Chem
 from rdkit.Chem import rdMolDescriptors
 
 from chem.classes import CLASSES
-from chem.library import BUNDLED_KNOWN, BUNDLED_LISTS, bundled_substances, national_lists
+from chem.library import (
+    BUNDLED_KNOWN,
+    BUNDLED_LISTS,
+    BUNDLED_MEDICINES,
+    ReferenceLibrary,
+    bundled_substances,
+    national_lists,
+)
 from chem.standardize import standardize_text
 
 NATIONAL = national_lists()
@@ -88,10 +95,39 @@ def test_references_between_rows_resolve():
 
 def test_the_library_merges_and_every_structure_standardizes():
     substances = bundled_substances()
-    assert len(substances) > 600
+    assert len(substances) > 4000
     for substance in substances:
-        if substance.smiles:
+        if substance.smiles and substance.source != f"bundled:{BUNDLED_MEDICINES}":
             standardize_text(substance.smiles)
+
+
+def test_drugcentral_rows_parse_and_carry_source_approvals_and_licence():
+    medicines = rows(BUNDLED_MEDICINES)
+    assert len(medicines) > 3900
+    for row in medicines:
+        mol = Chem.MolFromSmiles(row["smiles"])
+        assert mol is not None, row["id"]
+        assert rdMolDescriptors.CalcMolFormula(mol) == row["formula"], row["id"]
+        assert re.fullmatch(r"dc[0-9]+(-[a-z0-9\-]+)?", row["id"]), row["id"]
+        assert "drugcentral.org/drugcard/" in row["citation"] and "CC BY-SA 4.0" in row["citation"]
+        assert set(filter(None, row["approvals"].split(";"))) <= {"FDA", "EMA", "PMDA"}
+    approved = {row["name"]: row["approvals"] for row in medicines}
+    assert "FDA" in approved["ephedrine"] and "FDA" in approved["lidocaine"]
+    licence = resources.files("chem").joinpath("data/DRUGCENTRAL-LICENSE.md").read_text(encoding="utf-8")
+    assert "Attribution-ShareAlike 4.0 International" in licence and "Avram" in licence
+
+
+def test_a_medicine_that_a_list_controls_folds_into_the_listing(tmp_path):
+    """Codeine is a 1961 Schedule II drug and a DrugCentral medicine: one substance, still controlled."""
+    library = ReferenceLibrary.build(
+        [s for s in bundled_substances() if s.name.lower() in ("codeine", "ephedrine", "caffeine")],
+        cache_dir=tmp_path,
+    )
+    by_name = {s.name: s for s in library.substances}
+    assert set(by_name) == {"codeine", "ephedrine", "caffeine"}
+    assert by_name["codeine"].status == "controlled" and by_name["codeine"].category == "medicine"
+    assert by_name["ephedrine"].status == "precursor"
+    assert by_name["caffeine"].source == "bundled:known.csv"
 
 
 def test_no_known_substance_is_a_controlled_one():
@@ -201,3 +237,12 @@ def test_the_issue_substances_beyond_the_un_lists_are_in_the_us_schedules():
         ("2c-e", "I"),
     ):
         assert (substance, schedule) in us, substance
+
+
+def test_the_shipped_seed_covers_every_bundled_structure():
+    """Edit a data file, rebuild the seed (python -m chem.data.build_drugcentral PATH --seed)."""
+    import json
+
+    seed = json.loads(resources.files("chem").joinpath("data/standardized-seed.json").read_text(encoding="utf-8"))
+    missing = [s.name for s in bundled_substances() if s.smiles and s.smiles not in seed["entries"]]
+    assert not missing, f"not in chem/data/standardized-seed.json: {missing[:10]}"

@@ -225,3 +225,21 @@ def test_peers_add_and_list(env):
         env={**env, "EWS_ALLOW_LOOPBACK_WEBHOOKS": "false"},
     )
     assert refused.returncode == 2 and "https" in refused.stderr
+
+
+def test_match_jobs_2_gives_the_output_of_jobs_1_in_input_order(tmp_path, env):
+    """A file large enough for worker processes: same results, same order, errors in place."""
+    from bench.validation import rows
+
+    structures = [r["smiles"] for r in rows("nps_positives.csv") + rows("negatives.csv")][:260]
+    table = tmp_path / "many.csv"
+    body = [f"s{i:04d},{smiles}" for i, smiles in enumerate(structures)]
+    body.insert(100, "broken,C1CC(")
+    table.write_text("name,smiles\n" + "\n".join(body) + "\n")
+    one = ews("match", "--file", str(table), "--format", "json", "--jobs", "1", env=env, check=1)
+    two = ews("match", "--file", str(table), "--format", "json", "--jobs", "2", env=env, check=1)
+    assert one.stdout == two.stdout
+    names = [r["name"] for r in lines(two.stdout)]
+    assert names == [line.split(",")[0] for line in body]
+    refused = ews("match", "--file", str(table), "--jobs", "0", env=env, check=2)
+    assert "argument --jobs: '0' is not a number of processes" in refused.stderr
