@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ews import problems, web
 from ews.api import admin, alerts, detections, feeds, health, peers, reference, subscriptions
+from ews.api import node as node_api
 from ews.api.deps import Node
 from ews.config import Settings, get_settings
 from ews.db import engine_for
@@ -128,7 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.node = node
     problems.install(app)
-    for module in (health, detections, reference, alerts, subscriptions, feeds, peers, admin):
+    for module in (health, detections, reference, alerts, subscriptions, feeds, peers, admin, node_api):
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

@@ -152,9 +152,47 @@ def _engine():
 
 def cmd_db_upgrade(args) -> int:
     from ews.migrate import upgrade
+    from ews.services.rotation import rotate_secrets
 
     upgrade(_settings().database_url)
     print("database is at the latest revision", file=sys.stderr)
+    encrypted = rotate_secrets(_engine()).total
+    if encrypted:
+        print(f"encrypted {encrypted} stored secret(s) under EWS_SECRET_KEY", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_admin_rotate_secrets(args) -> int:
+    from ews.keyring import SecretKeyError
+    from ews.services.rotation import rotate_secrets
+
+    try:
+        report = rotate_secrets(_engine())
+    except SecretKeyError as error:
+        raise UsageError(str(error)) from None
+    detail = ", ".join(f"{table}: {count}" for table, count in report.rewritten.items())
+    print(f"re-encrypted {report.total} secret(s) under the current EWS_SECRET_KEY ({detail})", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_admin_rotate_key(args) -> int:
+    from datetime import timedelta
+
+    from ews.db import session_scope
+    from ews.services.admin import rotate_key
+
+    with session_scope(_engine()) as session:
+        try:
+            row, key, old = rotate_key(session, args.key_id, timedelta(hours=args.grace_hours))
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    until = old.expires_at.isoformat(timespec="seconds") if old.expires_at else "never"
+    print(
+        f"new key {row.prefix}… with roles {', '.join(row.roles)}; the old key {old.prefix}… works until {until}."
+        " Shown once:",
+        file=sys.stderr,
+    )
+    print(key)
     return EXIT_OK
 
 
@@ -206,7 +244,9 @@ def cmd_admin_create_org(args) -> int:
 
 
 def cmd_admin_create_key(args) -> int:
-    from ews.db import session_scope
+    from datetime import timedelta
+
+    from ews.db import session_scope, utcnow
     from ews.models import Organisation
     from ews.services.admin import issue_key
 
@@ -216,6 +256,9 @@ def cmd_admin_create_key(args) -> int:
             raise UsageError(f"no organisation {args.org!r}; create one with `ews admin create-org`")
         try:
             row, key = issue_key(session, organisation, args.role or None, args.label)
+            if args.expires_in_days is not None:
+                row.expires_at = utcnow() + timedelta(days=args.expires_in_days)
+                session.add(row)
         except ValueError as error:
             raise UsageError(str(error)) from None
     print(
@@ -229,16 +272,22 @@ def cmd_admin_create_key(args) -> int:
 def cmd_peers_add(args) -> int:
     from alerts.urlguard import UnsafeTarget, check_url
     from ews.db import session_scope
-    from ews.services.federation import register_peer
+    from ews.services.federation import PeerRefused, fetch_identity, register_peer
 
     try:
         check_url(args.url, _settings().allow_loopback_webhooks)
     except UnsafeTarget as refused:
         raise UsageError(str(refused)) from None
+    try:
+        found = fetch_identity(args.url, args.token, _settings())
+    except PeerRefused as refused:
+        print(f"ews peers add: refused: {refused}", file=sys.stderr)
+        return EXIT_UNREADABLE
     with session_scope(_engine()) as session:
-        peer = register_peer(session, args.url, args.token)
+        peer = register_peer(session, args.url, args.token, found["node_id"], found["public_key"])
     print(
-        f"peer {peer.url} registered; its feeds are pulled every {_settings().federation_interval:g} s",
+        f"peer {peer.url} is node {found['node_id']!r}; its signing key is pinned; "
+        f"its feeds are pulled every {_settings().federation_interval:g} s",
         file=sys.stderr,
     )
     print(peer.id)
@@ -254,19 +303,57 @@ def cmd_peers_list(args) -> int:
         peers = session.exec(select(Peer).order_by(col(Peer.created_at))).all()
     for peer in peers:
         state = "active" if peer.active else "inactive"
+        if peer.id_clash:
+            state = "ERROR:id-clash"
+        elif peer.last_error and peer.active:
+            state = "ERROR"
         last = peer.last_success_at.isoformat(timespec="seconds") if peer.last_success_at else "never"
         error = f"  last error: {peer.last_error}" if peer.last_error else ""
         print(f"{peer.id}  {peer.url}  {peer.node_id or '?'}  {state}  last pull {last}{error}")
     return EXIT_OK
 
 
+def prepare_metrics() -> None:
+    """Before prometheus-client is imported: one metrics directory shared by the node's processes on this host.
+
+    Files left by processes that are gone are removed, so counters restart with the node.
+    """
+    import os
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    from ews.keyring import data_dir
+
+    directory = data_dir(_settings().database_url) / "metrics"
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in directory.glob("*.db"):
+        pid = path.stem.rsplit("_", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory.resolve())
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def cmd_serve(args) -> int:
+    prepare_metrics()
     from ews.server import serve
 
     return serve(host=args.host, port=args.port, scheduler=not args.no_scheduler, workers=args.workers)
 
 
 def cmd_worker(args) -> int:
+    prepare_metrics()
     from ews.server import work
 
     return work()
@@ -326,7 +413,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--role", action="extend", nargs="+", choices=("lab", "authority", "regional", "admin"), metavar="ROLE"
     )
     key.add_argument("--label", default=None)
+    key.add_argument(
+        "--expires-in-days", type=float, default=None, metavar="DAYS", help="the key stops working then"
+    )
     key.set_defaults(handler=cmd_admin_create_key)
+    rotate = admin.add_parser(
+        "rotate-key", help="issue a successor of a key (same organisation and roles); the old one expires later"
+    )
+    rotate.add_argument("key_id", metavar="KEY_ID")
+    rotate.add_argument(
+        "--grace-hours",
+        type=float,
+        default=24.0,
+        help="how long both keys work (default 24; 0 ends the old one now)",
+    )
+    rotate.set_defaults(handler=cmd_admin_rotate_key)
+    admin.add_parser(
+        "rotate-secrets", help="re-encrypt stored secrets under the current EWS_SECRET_KEY"
+    ).set_defaults(handler=cmd_admin_rotate_secrets)
 
     peers = commands.add_parser("peers", help="federation with other ews nodes").add_subparsers(
         dest="peers_command", required=True, metavar="SUB"

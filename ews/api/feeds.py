@@ -16,6 +16,7 @@ from ews.auth import Principal
 from ews.db import utcnow
 from ews.models import Alert, AlertVersion
 from ews.services import feeds
+from ews.services.identity import NONCE_HEADER, SIGNATURE_HEADER, signer
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 NODE_HEADER = "X-EWS-Node"
@@ -33,6 +34,11 @@ def _json_page(request: Request, page: feeds.Page, state: Node, if_none_match: s
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
         return Response(status_code=304, headers=headers)
+    query = request.scope.get("query_string", b"").decode()
+    path = request.scope.get("raw_path") or request.url.path.encode()
+    target = path.decode() + (f"?{query}" if query else "")
+    page_signer = signer(state.engine, state.settings.node_id)
+    headers[SIGNATURE_HEADER] = page_signer.sign_page(encoded, target, request.headers.get(NONCE_HEADER))
     return Response(encoded, media_type="application/json", headers=headers)
 
 

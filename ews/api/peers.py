@@ -13,7 +13,7 @@ from ews.auth import Principal
 from ews.db import session_scope
 from ews.models import Peer
 from ews.problems import field_error, invalid, not_found
-from ews.services.federation import register_peer
+from ews.services.federation import PeerRefused, fetch_identity, register_peer
 
 router = APIRouter(prefix="/api/v1", tags=["federation"])
 
@@ -29,6 +29,8 @@ def peer_view(peer: Peer) -> dict:
         "id": peer.id,
         "url": peer.url,
         "node_id": peer.node_id,
+        "public_key": peer.public_key,
+        "id_clash": peer.id_clash,
         "active": peer.active,
         "failures": peer.failures,
         "next_pull_at": peer.next_pull_at.isoformat(),
@@ -48,8 +50,12 @@ def validate_peer_url(url: str, allow_loopback: bool) -> None:
 @router.post("/peers", status_code=201, summary="Register a peer node to pull feeds from")
 def add_peer(payload: PeerIn, caller: Principal = Depends(require("admin")), state: Node = Depends(node)):
     validate_peer_url(payload.url, state.settings.allow_loopback_webhooks)
+    try:
+        found = fetch_identity(payload.url, payload.token, state.settings)
+    except PeerRefused as refused:
+        raise invalid([field_error("url", str(refused))]) from None
     with session_scope(state.engine) as db:
-        peer = register_peer(db, payload.url, payload.token)
+        peer = register_peer(db, payload.url, payload.token, found["node_id"], found["public_key"])
         audit(db, "peer.add", "peer", peer.id, caller, url=peer.url)
         return peer_view(peer)
 

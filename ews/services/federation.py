@@ -21,12 +21,14 @@ from alerts.rules import Trigger
 from alerts.texts import all_texts
 from ews.config import Settings
 from ews.db import reader_of, session_scope, utcnow
-from ews.metrics import FEDERATION_PULLS
+from ews.keyring import keyring_for
+from ews.metrics import FEDERATION_PULLS, FEDERATION_REFUSED
 from ews.models import Alert, Detection, DetectionComponent, Organisation, Peer
 from ews.services.alerting import Alerting
 from ews.services.dispatch import worker_id
 from ews.services.feeds import FeedRecorder
 from ews.services.identify import Identifier
+from ews.services.identity import NONCE_HEADER, SIGNATURE_HEADER, PageRefused, new_nonce, verify_page
 
 log = logging.getLogger("ews.federation")
 NODE_HEADER = "X-EWS-Node"
@@ -34,22 +36,71 @@ MAX_PAGES_PER_PULL = 50
 MAX_BACKOFF_SECONDS = 3600.0
 
 
-def register_peer(session: Session, url: str, token: str) -> Peer:
-    """A peer and the organisation its imported detections belong to."""
+class PeerRefused(Exception):
+    """A peer that cannot be added: unreachable, refusing our token, or with this node's own id."""
+
+
+def fetch_identity(url: str, token: str, settings: Settings) -> dict:
+    """The peer's ``/api/v1/node`` identity, checked: another node than ours, and our token accepted."""
     url = url.rstrip("/")
+    try:
+        with httpx.Client(base_url=url, timeout=15.0, follow_redirects=False, trust_env=False) as client:
+            response = client.get("/api/v1/node")
+            if response.status_code != 200:
+                raise PeerRefused(
+                    f"{url}/api/v1/node answered {response.status_code}: is it an ews node of this version?"
+                )
+            found = response.json()
+            probe = client.get(
+                "/feeds/alerts.json",
+                params={"limit": 1},
+                headers={"Authorization": f"Bearer {token}", NODE_HEADER: settings.node_id},
+            )
+    except httpx.HTTPError as error:
+        raise PeerRefused(f"cannot reach {url}: {type(error).__name__}: {error}") from None
+    except ValueError:
+        raise PeerRefused(f"{url}/api/v1/node did not answer JSON: is it an ews node?") from None
+    node_id, public_key = found.get("node_id"), found.get("public_key")
+    if not isinstance(node_id, str) or not node_id or not isinstance(public_key, str):
+        raise PeerRefused(f"{url}/api/v1/node gave no node_id and public_key")
+    if node_id == settings.node_id:
+        raise PeerRefused(
+            f"the peer's node id {node_id!r} is this node's own id: records of one would be taken for the "
+            "other's and dropped. Give each node its own EWS_NODE_ID (the default is the host name)."
+        )
+    if probe.status_code == 401:
+        raise PeerRefused(f"{url} does not accept the token (401): ask its administrator for a key")
+    return {"node_id": node_id, "public_key": public_key}
+
+
+def register_peer(
+    session: Session, url: str, token: str, node_id: str | None = None, public_key: str | None = None
+) -> Peer:
+    """A peer and the organisation its imported detections belong to; its token is stored encrypted."""
+    url = url.rstrip("/")
+    bind = session.get_bind()
+    stored_token = keyring_for(bind if isinstance(bind, Engine) else bind.engine).encrypt(token)
     existing = session.exec(select(Peer).where(Peer.url == url)).first()
     if existing is not None:
-        existing.token = token
+        existing.token = stored_token
         existing.active = True
+        if public_key is not None:
+            existing.node_id, existing.public_key, existing.id_clash = node_id, public_key, False
         session.add(existing)
         return existing
     organisation = Organisation(name=f"peer node {url}", kind="regional", country=None)
     session.add(organisation)
     session.flush()
-    peer = Peer(url=url, token=token, organisation_id=organisation.id)
+    peer = Peer(
+        url=url, token=stored_token, organisation_id=organisation.id, node_id=node_id, public_key=public_key
+    )
     session.add(peer)
     session.flush()
     return peer
+
+
+class IdClash(Exception):
+    """A peer's feed carries this node's own id: everything in it would be dropped as ours."""
 
 
 class Federation:
@@ -98,8 +149,9 @@ class Federation:
             peer = session.get(Peer, peer_id)
             if peer is None:
                 return
-            url, token = peer.url, peer.token
+            url, stored_token = peer.url, peer.token
         try:
+            token = keyring_for(self.engine).decrypt(stored_token)
             with httpx.Client(
                 base_url=url,
                 timeout=15.0,
@@ -114,6 +166,47 @@ class Federation:
             return
         self._succeeded(peer_id)
 
+    def _pinned(self, client: httpx.Client, peer_id: str) -> tuple[str, str | None]:
+        """The peer's pinned public key; a peer added before keys were pinned is pinned at its first pull."""
+        with Session(reader_of(self.engine)) as session:
+            peer = session.get(Peer, peer_id)
+            if peer is not None and peer.public_key:
+                return peer.public_key, peer.node_id
+        response = client.get("/api/v1/node")
+        response.raise_for_status()
+        found = response.json()
+        if found.get("node_id") == self.settings.node_id:
+            raise IdClash(found["node_id"])
+        with session_scope(self.engine) as session:
+            session.execute(
+                update(Peer)
+                .where(col(Peer.id) == peer_id)
+                .values(public_key=found["public_key"], node_id=found["node_id"])
+            )
+        log.info("pinned the public key of peer %s (node %s)", peer_id, found["node_id"])
+        return found["public_key"], found["node_id"]
+
+    def _fetch_page(self, client: httpx.Client, peer_id: str, kind: str, params: dict) -> httpx.Response:
+        """One feed page, its signature checked against the pinned key (raises PageRefused)."""
+        public_key, node_id = self._pinned(client, peer_id)
+        nonce = new_nonce()
+        response = client.get(f"/feeds/{kind}.json", params=params, headers={NONCE_HEADER: nonce})
+        if response.status_code != 200:
+            return response
+        try:
+            verify_page(
+                public_key,
+                node_id,
+                response.content,
+                response.request.url.raw_path.decode(),
+                nonce,
+                response.headers.get(SIGNATURE_HEADER),
+            )
+        except PageRefused as refused:
+            FEDERATION_REFUSED.labels(refused.reason).inc()
+            raise
+        return response
+
     def _pull_feed(self, client: httpx.Client, peer_id: str, kind: str) -> None:
         for _ in range(MAX_PAGES_PER_PULL):
             with Session(reader_of(self.engine)) as session:
@@ -122,11 +215,13 @@ class Federation:
                     return  # removed while we were pulling
                 cursor = peer.alerts_cursor if kind == "alerts" else peer.detections_cursor
             params = {"after": cursor} if cursor else {}
-            response = client.get(f"/feeds/{kind}.json", params=params)
+            response = self._fetch_page(client, peer_id, kind, params)
             if response.status_code == 403 and kind == "detections":
                 return  # our key at the peer has no regional role: alerts only
             response.raise_for_status()
             page = response.json()
+            if page.get("node") == self.settings.node_id:
+                raise IdClash(page["node"])
             # the chemistry runs before the write transaction, which stays short
             identified = self._identify(page) if kind == "detections" else {}
             with session_scope(self.engine) as session:
@@ -159,6 +254,7 @@ class Federation:
                 .values(
                     failures=0,
                     last_error=None,
+                    id_clash=False,
                     last_success_at=now,
                     next_pull_at=now + timedelta(seconds=self.settings.federation_interval),
                     lease_owner=None,
@@ -167,8 +263,16 @@ class Federation:
             )
 
     def _failed(self, peer_id: str, error: Exception) -> None:
-        FEDERATION_PULLS.labels("failed").inc()
-        log.warning("pull from peer %s failed: %s", peer_id, error)
+        if isinstance(error, IdClash):
+            outcome = "id_clash"
+            error = IdClash(
+                f"the peer's feed carries node id {error}, this node's own id: nothing in it can be imported. "
+                "Give each node its own EWS_NODE_ID."
+            )
+        else:
+            outcome = "refused" if isinstance(error, PageRefused) else "failed"
+        FEDERATION_PULLS.labels(outcome).inc()
+        log.warning("pull from peer %s failed (%s): %s", peer_id, outcome, error)
         now = utcnow()
         with session_scope(self.engine) as session:
             peer = session.get(Peer, peer_id)
@@ -178,6 +282,7 @@ class Federation:
             backoff = min(self.settings.federation_interval * (2**peer.failures), MAX_BACKOFF_SECONDS)
             peer.next_pull_at = now + timedelta(seconds=backoff)
             peer.last_error = f"{type(error).__name__}: {error}"[:2000]
+            peer.id_clash = isinstance(error, IdClash)
             peer.lease_owner = None
             peer.lease_until = None
             session.add(peer)
