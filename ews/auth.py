@@ -126,8 +126,8 @@ def _touch(engine: Engine, key_id: str) -> None:
                 )
                 .values(last_used_at=now)
             )
-    except SQLAlchemyError:
-        log.warning("could not record the last use of key %s", key_id, exc_info=True)
+    except SQLAlchemyError as error:
+        log.warning("could not record the last use of key %s: %s", key_id, type(error).__name__)
 
 
 def _load_principal(engine: Engine, digest: str) -> Principal | None:
