@@ -162,6 +162,32 @@ def cmd_db_upgrade(args) -> int:
     return EXIT_OK
 
 
+def cmd_db_backup(args) -> int:
+    from ews.services.backup import BackupError, backup
+
+    try:
+        summary = backup(_settings().database_url, Path(args.path))
+    except BackupError as error:
+        raise UsageError(str(error)) from None
+    print(
+        f"backed up the {summary.kind} database to {summary.path} ({summary.bytes} bytes). Keep EWS_SECRET_KEY "
+        "(or secret.key in the data directory) too: stored secrets need it.",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def cmd_db_restore(args) -> int:
+    from ews.services.backup import BackupError, restore
+
+    try:
+        summary = restore(_settings().database_url, Path(args.path))
+    except BackupError as error:
+        raise UsageError(str(error)) from None
+    print(f"restored the {summary.kind} database from {summary.path}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_admin_rotate_secrets(args) -> int:
     from ews.keyring import SecretKeyError
     from ews.services.rotation import rotate_secrets
@@ -388,6 +414,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="database").add_subparsers(dest="db_command", required=True, metavar="SUB")
     db.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
+    saved = db.add_parser("backup", help="a consistent copy of the database, taken while the node runs")
+    saved.add_argument("path")
+    saved.set_defaults(handler=cmd_db_backup)
+    restored = db.add_parser("restore", help="replace the database with a backup (stop the node first)")
+    restored.add_argument("path")
+    restored.set_defaults(handler=cmd_db_restore)
 
     library = commands.add_parser("library", help="reference library").add_subparsers(
         dest="library_command", required=True, metavar="SUB"
