@@ -90,6 +90,7 @@ def configure(fmt: str = "json", level: str = "INFO") -> None:
         logger.handlers[:] = []
         logger.propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # ews logs each request itself, with its id
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # "skipped: maximum number of running instances reached" is how a busy dispatcher coalesces, not a fault
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry full URLs
     _configured = True

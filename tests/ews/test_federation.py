@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,17 +32,20 @@ class NodeProcess:
     process: subprocess.Popen | None = None
 
     def start(self) -> None:
+        # the node logs every request: to a file, since a pipe nobody reads would fill and stall it
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - open for the process's life
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ews.cli", "serve", "--port", str(self.port)],
             env=self.env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.log,
         )
         wait_for(self._ready, timeout=60, interval=0.2)
 
     def _ready(self) -> bool:
         if self.process.poll() is not None:
-            raise AssertionError(f"{self.name} exited: {self.process.stderr.read().decode()[-2000:]}")
+            self.log.seek(0)
+            raise AssertionError(f"{self.name} exited: {self.log.read().decode()[-2000:]}")
         try:
             return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
         except httpx.HTTPError:
