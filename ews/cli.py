@@ -298,7 +298,7 @@ def cmd_admin_create_key(args) -> int:
 def cmd_peers_add(args) -> int:
     from alerts.urlguard import UnsafeTarget, check_url
     from ews.db import session_scope
-    from ews.services.federation import PeerRefused, fetch_identity, register_peer
+    from ews.services.federation import PeerRefused, fetch_identity, register_peer, subscribe_wakeups
 
     try:
         check_url(args.url, _settings().allow_loopback_webhooks)
@@ -311,6 +311,9 @@ def cmd_peers_add(args) -> int:
         return EXIT_UNREADABLE
     with session_scope(_engine()) as session:
         peer = register_peer(session, args.url, args.token, found["node_id"], found["public_key"])
+    note = subscribe_wakeups(_engine(), peer.id, args.token, _settings().base_url)
+    if note:
+        print(f"ews peers add: {note}; pulls only", file=sys.stderr)
     print(
         f"peer {peer.url} is node {found['node_id']!r}; its signing key is pinned; "
         f"its feeds are pulled every {_settings().federation_interval:g} s",

@@ -372,6 +372,7 @@ class Peer(SQLModel, table=True):
     token: str = Field(max_length=1000)  # encrypted at rest (ews.keyring)
     node_id: str | None = Field(default=None, max_length=200)
     public_key: str | None = Field(default=None, max_length=200)  # pinned at `ews peers add`
+    wake_secret: str | None = Field(default=None, max_length=500)  # signs the peer's wake-ups; encrypted
     id_clash: bool = False
     organisation_id: str | None = Field(default=None, max_length=32)
     alerts_cursor: str | None = Field(default=None, max_length=200)

@@ -99,6 +99,60 @@ def register_peer(
     return peer
 
 
+def subscribe_wakeups(engine: Engine, peer_id: str, token: str, base_url: str) -> str | None:
+    """Ask the peer to POST a signed wake-up to us whenever it publishes an alert; None if it would not.
+
+    The wake-up is an ordinary Standard Webhooks delivery from the peer's outbox
+    (retried like any other) to ``/api/v1/peers/{id}:wake``; it only moves the
+    next pull forward: the pull stays the source of truth.
+    """
+    with Session(engine) as session:
+        peer = session.get(Peer, peer_id)
+        if peer is None:
+            return None
+        url = peer.url
+    callback = f"{base_url.rstrip('/')}/api/v1/peers/{peer_id}:wake"
+    try:
+        response = httpx.post(
+            f"{url}/api/v1/subscriptions",
+            json={"channel": "webhook", "url": callback},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=15.0,
+            follow_redirects=False,
+            trust_env=False,
+        )
+    except httpx.HTTPError as error:
+        return f"no push wake-ups: {type(error).__name__}: {error}"
+    if response.status_code != 201:
+        detail = response.text[:300]
+        return f"no push wake-ups: the peer answered {response.status_code}: {detail}"
+    secret = response.json().get("secret")
+    with session_scope(engine) as session:
+        session.execute(
+            update(Peer).where(col(Peer.id) == peer_id).values(wake_secret=keyring_for(engine).encrypt(secret))
+        )
+    return None
+
+
+def wake(engine: Engine, peer_id: str, body: bytes, headers: dict[str, str]) -> bool:
+    """A wake-up from a peer, checked against the secret it gave us: its next pull is now."""
+    from standardwebhooks import Webhook
+    from standardwebhooks.webhooks import WebhookVerificationError
+
+    with Session(engine) as session:
+        peer = session.get(Peer, peer_id)
+        stored = peer.wake_secret if peer is not None and peer.active else None
+    if not stored:
+        return False
+    try:
+        Webhook(keyring_for(engine).decrypt(stored)).verify(body, headers, json_parse=False)
+    except WebhookVerificationError:
+        return False
+    with session_scope(engine) as session:
+        session.execute(update(Peer).where(col(Peer.id) == peer_id).values(next_pull_at=utcnow()))
+    return True
+
+
 class IdClash(Exception):
     """A peer's feed carries this node's own id: everything in it would be dropped as ours."""
 

@@ -21,6 +21,7 @@ from ews.models import NodeSecret, Peer, Subscription
 # (model, table name, encrypted column)
 ENCRYPTED: tuple[tuple[type, str, str], ...] = (
     (Peer, "peer", "token"),
+    (Peer, "peer", "wake_secret"),
     (Subscription, "subscription", "secret"),
     (NodeSecret, "node_secret", "value"),
 )
@@ -51,5 +52,5 @@ def rotate_secrets(engine: Engine) -> RotationReport:
                 setattr(row, column, keyring.rotate(stored))
                 session.add(row)
                 count += 1
-            report.rewritten[table] = count
+            report.rewritten[table] = report.rewritten.get(table, 0) + count
     return report

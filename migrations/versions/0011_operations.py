@@ -42,6 +42,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table("peer", schema=None) as batch_op:
         batch_op.add_column(sa.Column("public_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True))
+        batch_op.add_column(sa.Column("wake_secret", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True))
         batch_op.add_column(sa.Column("id_clash", sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.alter_column(
             "token",
@@ -79,6 +80,7 @@ def downgrade() -> None:
             existing_nullable=False,
         )
         batch_op.drop_column("id_clash")
+        batch_op.drop_column("wake_secret")
         batch_op.drop_column("public_key")
 
     with op.batch_alter_table("api_key", schema=None) as batch_op:

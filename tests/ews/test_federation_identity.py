@@ -239,3 +239,79 @@ def test_a_page_signed_by_another_key_is_refused(peer_node, database_url, cache_
         (peer,) = session.exec(select(Peer)).all()
         assert session.exec(select(Alert)).all() == []
     assert "bad_signature" in (peer.last_error or "")
+
+
+def test_a_signed_wake_up_starts_a_pull_at_once(tmp_path, sqlite_template, database_url, cache_dir):
+    """The regional node pulls only every 10 minutes; the national node's wake-up brings its alert in at once."""
+    from ews.scheduler import start_scheduler
+    from tests.support import free_port, wait_for
+
+    path = tmp_path / "national" / "ews.db"
+    path.parent.mkdir()
+    shutil.copy(sqlite_template, path)
+    national_url = f"sqlite:///{path}"
+    lab = make_actor(national_url, "lab", "CO")
+    our_key = make_actor(national_url, "regional", None).key
+    admin = make_actor(database_url, "admin", None)
+    national_settings = Settings(
+        database_url=national_url,
+        cache_dir=cache_dir,
+        node_id="node-co",
+        allow_loopback_webhooks=True,
+        scheduler="off",
+        dispatch_interval=0.2,
+    )
+    port = free_port()
+    regional_settings = Settings(
+        database_url=database_url,
+        cache_dir=cache_dir,
+        node_id="node-region",
+        base_url=f"http://127.0.0.1:{port}",
+        allow_loopback_webhooks=True,
+        scheduler="off",
+        federation_interval=600,
+    )
+    runners = []
+    try:
+        with (
+            running(create_app(national_settings)) as national,
+            running(create_app(regional_settings), port) as own,
+        ):
+            runners += [start_scheduler(national_settings), start_scheduler(regional_settings)]
+            added = httpx.post(
+                f"{own}/api/v1/peers", json={"url": national, "token": our_key}, headers=admin.headers, timeout=30
+            )
+            assert added.status_code == 201, added.text
+            assert added.json()["push_wakeups"] is True
+            peer_id = added.json()["id"]
+
+            def first_pull_done():
+                with Session(engine_for(database_url)) as session:
+                    return session.get(Peer, peer_id).last_success_at
+
+            wait_for(first_pull_done)  # the next regular pull is 10 minutes away
+            forged = httpx.post(
+                f"{own}/api/v1/peers/{peer_id}:wake",
+                content=b"{}",
+                headers={"webhook-id": "x", "webhook-timestamp": "1", "webhook-signature": "v1,AAAA"},
+            )
+            assert forged.status_code == 401
+            reported = httpx.post(
+                f"{national}/api/v1/detections",
+                headers=lab.headers,
+                json={
+                    "sample": {"form": "powder", "seized_on": "2026-11-20", "country": "CO"},
+                    "components": [{"smiles": NEW_NITAZENE}],
+                },
+                timeout=60,
+            )
+            assert reported.status_code == 201, reported.text
+
+            def arrived():
+                with Session(engine_for(database_url)) as session:
+                    return session.exec(select(Alert).where(Alert.origin_node == "node-co")).all()
+
+            wait_for(arrived, timeout=60)  # well before the 600 s interval: the wake-up did it
+    finally:
+        for runner in runners:
+            runner.shutdown(wait=True)
