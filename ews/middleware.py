@@ -128,7 +128,9 @@ class RateLimit:
             digest = hashlib.sha256(authorization[7:].strip()).hexdigest()[:32]
             checks.append(("key", "key:" + digest, self.per_key))
         for kind, subject, limit in checks:
-            wait = await anyio.to_thread.run_sync(self.limiter.hit, subject, limit)
+            wait, flush = self.limiter.count(subject, limit)  # in memory: no thread, no database
+            if flush is not None:  # now and then the shared count is brought up to date
+                wait = await anyio.to_thread.run_sync(self.limiter.flush, *flush)
             if wait is not None:
                 RATE_LIMITED.labels(kind).inc()
                 seconds = max(1, int(wait + 0.999))

@@ -46,8 +46,17 @@ class RateLimiter:
 
     def hit(self, subject: str, limit: int) -> float | None:
         """Count one request of ``subject``; seconds to wait if it is over ``limit`` a minute, else None."""
+        decision, flush = self.count(subject, limit)
+        return self.flush(*flush) if flush is not None else decision
+
+    def count(self, subject: str, limit: int) -> tuple[float | None, tuple | None]:
+        """The local part of :meth:`hit`, which never touches the database.
+
+        Returns (seconds to wait or None, None) when decided locally, or
+        (None, arguments for :meth:`flush`) when the shared count must be updated first.
+        """
         if limit <= 0:
-            return None
+            return None, None
         now = time.time()
         window = int(now // self.window_seconds)
         retry_after = (window + 1) * self.window_seconds - now
@@ -56,19 +65,22 @@ class RateLimiter:
             if state is None or state.window != window:
                 state = self._local[subject] = _Local(window)
             state.pending += 1
-            estimate = state.known_total + state.pending
-            if estimate > limit:
-                return retry_after
+            if state.known_total + state.pending > limit:
+                return retry_after, None
             batch = max(1, min(MAX_BATCH, (limit - state.known_total) // 8))
-            due = state.pending >= batch or now - state.flushed_at >= FLUSH_AFTER_SECONDS
-            if not due:
-                return None
+            if state.pending < batch and now - state.flushed_at < FLUSH_AFTER_SECONDS:
+                return None, None
             adding, state.pending, state.flushed_at = state.pending, 0, now
+        return None, (subject, limit, window, adding, retry_after)
+
+    def flush(self, subject: str, limit: int, window: int, adding: int, retry_after: float) -> float | None:
+        """Add ``adding`` requests to the shared count; seconds to wait if the total is over ``limit``."""
         total = self._add(subject, window, adding)
         if total is None:
             return None  # the database is unreachable: admit (the request itself will say 503)
         with self._lock:
-            if state.window == window:
+            state = self._local.get(subject)
+            if state is not None and state.window == window:
                 state.known_total = total
         self._cleanup(window)
         return retry_after if total > limit else None
