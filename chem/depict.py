@@ -18,6 +18,8 @@ True
 
 from __future__ import annotations
 
+import re
+
 from rdkit.Chem.Draw import rdMolDraw2D
 
 from chem.errors import StructureError
@@ -67,4 +69,24 @@ def svg(smiles: str, size: tuple[int, int] = (360, 260), highlight: tuple[int, .
     drawer = rdMolDraw2D.MolDraw2DSVG(width, height)
     rdMolDraw2D.PrepareAndDrawMolecule(drawer, mol, highlightAtoms=atoms)
     drawer.FinishDrawing()
-    return drawer.GetDrawingText()
+    return presentation_attributes(drawer.GetDrawingText())
+
+
+_STYLE = re.compile(r"""style=(['"])([^'"]*)\1""")
+
+
+def presentation_attributes(drawing: str) -> str:
+    """RDKit's ``style='fill:…;stroke:…'`` as SVG presentation attributes (``fill='…' stroke='…'``).
+
+    A page's Content Security Policy forbids inline ``style`` attributes; the
+    same properties written as presentation attributes draw the same picture.
+
+    >>> presentation_attributes("<path style='fill:none;stroke:#000000;stroke-width:2.0px' d='M 0,0'/>")
+    "<path fill='none' stroke='#000000' stroke-width='2.0px' d='M 0,0'/>"
+    """
+
+    def attributes(match: re.Match) -> str:
+        pairs = (item.split(":", 1) for item in match.group(2).split(";") if ":" in item)
+        return " ".join(f"{name.strip()}='{value.strip()}'" for name, value in pairs)
+
+    return _STYLE.sub(attributes, drawing)

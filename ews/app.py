@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,16 +26,20 @@ from ews.api import (
     reference,
     subscriptions,
 )
+from ews.api import node as node_api
 from ews.api.deps import Node
 from ews.config import Settings, get_settings
 from ews.db import engine_for
+from ews.logs import configure as configure_logs
 from ews.metrics import LATENCY, REQUESTS
+from ews.middleware import RateLimit, RequestContext, SecurityHeaders
 from ews.problems import Problem, problem_response
 from ews.services.alerting import Alerting
 from ews.services.feeds import FeedRecorder
 from ews.services.identify import Identifier
 from ews.services.library import LibraryHolder
 from ews.services.links import Linker
+from ews.services.ratelimit import RateLimiter
 
 
 class BodyLimit:
@@ -125,6 +131,8 @@ def build_node(settings: Settings) -> Node:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    if os.environ.get("EWS_CONFIGURE_LOGS"):  # set by `ews serve` for its uvicorn worker processes
+        configure_logs(settings.log_format, settings.log_level)
     node = build_node(settings)
 
     @asynccontextmanager
@@ -155,10 +163,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         peers,
         admin,
         indicators,
+        node_api,
     ):
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        RateLimit,
+        limiter=RateLimiter(node.engine),
+        per_key=settings.rate_limit_per_key,
+        per_address=settings.rate_limit_per_address,
+    )
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:  # closed unless configured: browsers on other sites get no CORS grant
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After", "ETag"],
+        )
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(Metrics)
+    app.add_middleware(RequestContext)
     return app

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, or_, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
+from ews.db import utcnow
 from ews.models import ROLES, ApiKey, Organisation
 
+log = logging.getLogger("ews.auth")
 KEY_PREFIX = "ews_"
 DEFAULT_ROLES = {"lab": ["lab"], "authority": ["authority"], "regional": ["regional"], "admin": ["admin"]}
 
@@ -39,6 +44,7 @@ class Principal:
     user_id: str | None = None
     user_email: str | None = None
     user_name: str | None = None
+    expires_at: datetime | None = None
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles & set(roles))
@@ -68,28 +74,66 @@ def create_key(
     return row, key
 
 
+LAST_USED_EVERY = 60.0  # seconds: the last-used time of a key is written at most this often per process
+
+
 class KeyCache:
     """Principals by key hash, for a few seconds: authentication without a query per request.
 
-    A revoked key stops working within ``ttl`` seconds on every process.
+    A revoked key stops working within ``ttl`` seconds on every process; an
+    expired key stops at once. A key's last-used time is written at most once
+    a minute per process, not on every request.
     """
 
     def __init__(self, ttl: float = 2.0, size: int = 4096) -> None:
         self.ttl = ttl
         self.size = size
         self._entries: dict[str, tuple[float, Principal | None]] = {}
+        self._touched: dict[str, float] = {}
 
     def lookup(self, engine: Engine, token: str) -> Principal | None:
         digest = hash_key(token)
         now = time.monotonic()
         cached = self._entries.get(digest)
         if cached and now - cached[0] < self.ttl:
-            return cached[1]
-        principal = _load_principal(engine, digest)
-        if len(self._entries) >= self.size:
-            self._entries.clear()
-        self._entries[digest] = (now, principal)
+            principal = cached[1]
+        else:
+            principal = _load_principal(engine, digest)
+            if len(self._entries) >= self.size:
+                self._entries.clear()
+            self._entries[digest] = (now, principal)
+        if principal is None:
+            return None
+        if principal.expires_at is not None and principal.expires_at <= utcnow():
+            return None
+        if (
+            principal.key_id is not None
+            and now - self._touched.get(principal.key_id, -LAST_USED_EVERY) >= LAST_USED_EVERY
+        ):
+            self._touched[principal.key_id] = now
+            _touch(engine, principal.key_id)
         return principal
+
+
+def _touch(engine: Engine, key_id: str) -> None:
+    """Record that a key was used (a cheap conditional update; a failure only loses the timestamp)."""
+    from ews.db import engine_for
+
+    writer = engine_for(engine.url.render_as_string(hide_password=False))
+    now = utcnow()
+    recent = now - timedelta(seconds=LAST_USED_EVERY)
+    try:
+        with writer.begin() as connection:
+            connection.execute(
+                update(ApiKey)
+                .where(
+                    col(ApiKey.id) == key_id,
+                    or_(col(ApiKey.last_used_at).is_(None), col(ApiKey.last_used_at) < recent),
+                )
+                .values(last_used_at=now)
+            )
+    except SQLAlchemyError as error:
+        log.warning("could not record the last use of key %s: %s", key_id, type(error).__name__)
 
 
 def _load_principal(engine: Engine, digest: str) -> Principal | None:
@@ -109,4 +153,5 @@ def _load_principal(engine: Engine, digest: str) -> Principal | None:
         country=organisation.country,
         key_id=key.id,
         roles=frozenset(key.roles),
+        expires_at=key.expires_at,
     )

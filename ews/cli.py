@@ -264,6 +264,7 @@ def cmd_db_upgrade(args) -> int:
     from ews.db import engine_for
     from ews.migrate import upgrade_with_report
     from ews.services.library import load_bundled
+    from ews.services.rotation import rotate_secrets
 
     settings = _settings()
     report = upgrade_with_report(settings.database_url)
@@ -274,6 +275,69 @@ def cmd_db_upgrade(args) -> int:
         print(f"loaded the bundled library: {loaded.substances} substances, {loaded.controls} controls")
         for line in loaded.skipped:
             print(f"skipped: {line}", file=sys.stderr)
+    encrypted = rotate_secrets(engine).total
+    if encrypted:
+        print(f"encrypted {encrypted} stored secret(s) under EWS_SECRET_KEY", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_db_backup(args) -> int:
+    from ews.services.backup import BackupError, backup
+
+    try:
+        summary = backup(_settings().database_url, Path(args.path))
+    except BackupError as error:
+        raise UsageError(str(error)) from None
+    print(
+        f"backed up the {summary.kind} database to {summary.path} ({summary.bytes} bytes). Keep EWS_SECRET_KEY "
+        "(or secret.key in the data directory) too: stored secrets need it.",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def cmd_db_restore(args) -> int:
+    from ews.services.backup import BackupError, restore
+
+    try:
+        summary = restore(_settings().database_url, Path(args.path))
+    except BackupError as error:
+        raise UsageError(str(error)) from None
+    print(f"restored the {summary.kind} database from {summary.path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_admin_rotate_secrets(args) -> int:
+    from ews.keyring import SecretKeyError
+    from ews.services.rotation import rotate_secrets
+
+    try:
+        report = rotate_secrets(_engine())
+    except SecretKeyError as error:
+        raise UsageError(str(error)) from None
+    detail = ", ".join(f"{table}: {count}" for table, count in report.rewritten.items())
+    print(f"re-encrypted {report.total} secret(s) under the current EWS_SECRET_KEY ({detail})", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_admin_rotate_key(args) -> int:
+    from datetime import timedelta
+
+    from ews.db import session_scope
+    from ews.services.admin import rotate_key
+
+    with session_scope(_engine()) as session:
+        try:
+            row, key, old = rotate_key(session, args.key_id, timedelta(hours=args.grace_hours))
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    until = old.expires_at.isoformat(timespec="seconds") if old.expires_at else "never"
+    print(
+        f"new key {row.prefix}… with roles {', '.join(row.roles)}; the old key {old.prefix}… works until {until}."
+        " Shown once:",
+        file=sys.stderr,
+    )
+    print(key)
     return EXIT_OK
 
 
@@ -334,7 +398,9 @@ def cmd_admin_create_org(args) -> int:
 
 
 def cmd_admin_create_key(args) -> int:
-    from ews.db import session_scope
+    from datetime import timedelta
+
+    from ews.db import session_scope, utcnow
     from ews.models import Organisation
     from ews.services.admin import issue_key
 
@@ -344,6 +410,9 @@ def cmd_admin_create_key(args) -> int:
             raise UsageError(f"no organisation {args.org!r}; create one with `ews admin create-org`")
         try:
             row, key = issue_key(session, organisation, args.role or None, args.label)
+            if args.expires_in_days is not None:
+                row.expires_at = utcnow() + timedelta(days=args.expires_in_days)
+                session.add(row)
         except ValueError as error:
             raise UsageError(str(error)) from None
     print(
@@ -489,16 +558,25 @@ def cmd_admin_list_users(args) -> int:
 def cmd_peers_add(args) -> int:
     from alerts.urlguard import UnsafeTarget, check_url
     from ews.db import session_scope
-    from ews.services.federation import register_peer
+    from ews.services.federation import PeerRefused, fetch_identity, register_peer, subscribe_wakeups
 
     try:
         check_url(args.url, _settings().allow_loopback_webhooks)
     except UnsafeTarget as refused:
         raise UsageError(str(refused)) from None
+    try:
+        found = fetch_identity(args.url, args.token, _settings())
+    except PeerRefused as refused:
+        print(f"ews peers add: refused: {refused}", file=sys.stderr)
+        return EXIT_UNREADABLE
     with session_scope(_engine()) as session:
-        peer = register_peer(session, args.url, args.token)
+        peer = register_peer(session, args.url, args.token, found["node_id"], found["public_key"])
+    note = subscribe_wakeups(_engine(), peer.id, args.token, _settings().base_url)
+    if note:
+        print(f"ews peers add: {note}; pulls only", file=sys.stderr)
     print(
-        f"peer {peer.url} registered; its feeds are pulled every {_settings().federation_interval:g} s",
+        f"peer {peer.url} is node {found['node_id']!r}; its signing key is pinned; "
+        f"its feeds are pulled every {_settings().federation_interval:g} s",
         file=sys.stderr,
     )
     print(peer.id)
@@ -514,13 +592,50 @@ def cmd_peers_list(args) -> int:
         peers = session.exec(select(Peer).order_by(col(Peer.created_at))).all()
     for peer in peers:
         state = "active" if peer.active else "inactive"
+        if peer.id_clash:
+            state = "ERROR:id-clash"
+        elif peer.last_error and peer.active:
+            state = "ERROR"
         last = peer.last_success_at.isoformat(timespec="seconds") if peer.last_success_at else "never"
         error = f"  last error: {peer.last_error}" if peer.last_error else ""
         print(f"{peer.id}  {peer.url}  {peer.node_id or '?'}  {state}  last pull {last}{error}")
     return EXIT_OK
 
 
+def prepare_metrics() -> None:
+    """Before prometheus-client is imported: one metrics directory shared by the node's processes on this host.
+
+    Files left by processes that are gone are removed, so counters restart with the node.
+    """
+    import os
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    from ews.keyring import data_dir
+
+    directory = data_dir(_settings().database_url) / "metrics"
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in directory.glob("*.db"):
+        pid = path.stem.rsplit("_", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory.resolve())
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def cmd_serve(args) -> int:
+    prepare_metrics()
     from ews.server import PortBusy, check_port, follow_address, serve
 
     try:
@@ -536,6 +651,7 @@ def cmd_serve(args) -> int:
 
 
 def cmd_worker(args) -> int:
+    prepare_metrics()
     from ews.server import work
 
     check_database(_settings())
@@ -574,6 +690,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="database").add_subparsers(dest="db_command", required=True, metavar="SUB")
     db.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
+    saved = db.add_parser("backup", help="a consistent copy of the database, taken while the node runs")
+    saved.add_argument("path")
+    saved.set_defaults(handler=cmd_db_backup)
+    restored = db.add_parser("restore", help="replace the database with a backup (stop the node first)")
+    restored.add_argument("path")
+    restored.set_defaults(handler=cmd_db_restore)
 
     library = commands.add_parser("library", help="reference library").add_subparsers(
         dest="library_command", required=True, metavar="SUB"
@@ -599,6 +721,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--role", action="extend", nargs="+", choices=("lab", "authority", "regional", "admin"), metavar="ROLE"
     )
     key.add_argument("--label", default=None)
+    key.add_argument(
+        "--expires-in-days", type=float, default=None, metavar="DAYS", help="the key stops working then"
+    )
     key.set_defaults(handler=cmd_admin_create_key)
     list_orgs = admin.add_parser("list-orgs", help="organisations of this node")
     list_orgs.add_argument("--format", choices=("table", "json"), default="table")
@@ -627,6 +752,20 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_parser("list-users", help="people, their organisations and roles").set_defaults(
         handler=cmd_admin_list_users
     )
+    rotate = admin.add_parser(
+        "rotate-key", help="issue a successor of a key (same organisation and roles); the old one expires later"
+    )
+    rotate.add_argument("key_id", metavar="KEY_ID")
+    rotate.add_argument(
+        "--grace-hours",
+        type=float,
+        default=24.0,
+        help="how long both keys work (default 24; 0 ends the old one now)",
+    )
+    rotate.set_defaults(handler=cmd_admin_rotate_key)
+    admin.add_parser(
+        "rotate-secrets", help="re-encrypt stored secrets under the current EWS_SECRET_KEY"
+    ).set_defaults(handler=cmd_admin_rotate_secrets)
 
     peers = commands.add_parser("peers", help="federation with other ews nodes").add_subparsers(
         dest="peers_command", required=True, metavar="SUB"

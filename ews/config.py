@@ -65,6 +65,19 @@ class Settings(BaseSettings):
     scheduler: str = "on"
     cache_dir: Path = Path.home() / ".cache" / "ews"
 
+    # secrets at rest (see ews/keyring.py): unset means generated into the data directory
+    secret_key: str | None = Field(default=None, repr=False)
+    secret_key_previous: str | None = Field(default=None, repr=False)
+
+    # abuse bounds: requests per minute (0: no limit), counted across processes in the database
+    rate_limit_per_key: int = 60_000
+    rate_limit_per_address: int = 6_000
+    # browsers of other sites may call the API only from these origins (comma-separated); none by default
+    cors_origins: str = ""
+    # logs: "json" (one object per line) or "text"
+    log_format: str = "json"
+    log_level: str = "INFO"
+
     # request bounds
     max_body_bytes: int = 5_000_000
     max_batch_rows: int = 5_000
@@ -76,7 +89,7 @@ class Settings(BaseSettings):
 
     # scheduler intervals (seconds)
     dispatch_interval: float = 1.0
-    federation_interval: float = 60.0
+    federation_interval: float = 10.0
     lease_seconds: float = 60.0
 
     @model_validator(mode="before")

@@ -7,7 +7,7 @@ import time
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from chem.library import Control
@@ -52,6 +52,8 @@ class ApiKey(SQLModel, table=True):
     label: str | None = Field(default=None, max_length=200)
     created_at: datetime = _ts()
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    last_used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class NodeState(SQLModel, table=True):
@@ -285,7 +287,7 @@ class Subscription(SQLModel, table=True):
     channel: str = Field(max_length=16)
     url: str | None = Field(default=None, max_length=2000)
     address: str | None = Field(default=None, max_length=320)
-    secret: str | None = Field(default=None, max_length=100)
+    secret: str | None = Field(default=None, max_length=500)  # encrypted at rest (ews.keyring)
     filters: dict = _json(dict)
     language: str = Field(default="en", max_length=5)
     digest: str = Field(default="immediate", max_length=16)
@@ -375,8 +377,11 @@ class Peer(SQLModel, table=True):
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     url: str = Field(max_length=2000, unique=True)
-    token: str = Field(max_length=200)
+    token: str = Field(max_length=1000)  # encrypted at rest (ews.keyring)
     node_id: str | None = Field(default=None, max_length=200)
+    public_key: str | None = Field(default=None, max_length=200)  # pinned at `ews peers add`
+    wake_secret: str | None = Field(default=None, max_length=500)  # signs the peer's wake-ups; encrypted
+    id_clash: bool = False
     organisation_id: str | None = Field(default=None, max_length=32)
     alerts_cursor: str | None = Field(default=None, max_length=200)
     detections_cursor: str | None = Field(default=None, max_length=200)
@@ -480,3 +485,22 @@ class UploadBatch(SQLModel, table=True):
     summary: dict = _json(dict)
     results: list[dict] = _json()
     created_at: datetime = _ts()
+
+
+class NodeSecret(SQLModel, table=True):
+    """This node's own secrets (its signing key, a stored SMTP URL), encrypted at rest (ews.keyring)."""
+
+    __tablename__ = "node_secret"
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    public: str | None = Field(default=None, max_length=400)
+    updated_at: datetime = _ts()
+
+
+class RateWindow(SQLModel, table=True):
+    """Requests counted per caller and fixed one-minute window, shared by every process of the node."""
+
+    __tablename__ = "rate_window"
+    subject: str = Field(primary_key=True, max_length=100)
+    window: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    count: int = 0

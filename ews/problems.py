@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_BASE = "https://ews.dev/problems/"
@@ -136,7 +138,28 @@ _STATUS_TITLES = {
 }
 
 
+RETRY_AFTER_UNAVAILABLE = 5  # seconds: how soon a client may retry while the database is away
+
+
+def database_problem(error: DBAPIError) -> Problem:
+    """503 with Retry-After while the database is unreachable, full or read-only; the cause is said, not the SQL."""
+    text = str(error.orig or error).lower()
+    if "readonly" in text or "read-only" in text:
+        detail = "the database is read-only; nothing was stored. An operator must make it writable."
+    elif "disk is full" in text or "no space left" in text or "diskfull" in text:
+        detail = "the database's disk is full; nothing was stored. An operator must free space."
+    else:
+        detail = "the database is unavailable; nothing was stored. Retry later."
+    logging.getLogger("ews.db").error("database error: %s", type(error.orig or error).__name__ + ": " + text[:300])
+    return Problem(503, "Service unavailable", detail, headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)})
+
+
 def install(app: FastAPI) -> None:
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database(request: Request, error: DBAPIError):
+        return problem_response(database_problem(error), request)
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, problem: Problem):
         return problem_response(problem, request)

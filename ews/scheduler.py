@@ -112,7 +112,12 @@ def start_scheduler(settings: Settings, extra_jobs: list | None = None) -> Runne
         next_run_time=now,
     )
     scheduler.add_job(
-        federation.run_once, "interval", seconds=settings.federation_interval, id="federation", next_run_time=now
+        # every second: a peer's own next_pull_at says when it is due, so a wake-up is acted on at once
+        federation.run_once,
+        "interval",
+        seconds=max(0.1, min(1.0, settings.federation_interval)),
+        id="federation",
+        next_run_time=now,
     )
     for job in extra_jobs or []:
         scheduler.add_job(**job)

@@ -13,6 +13,7 @@ import uvicorn
 
 from ews.config import get_settings
 from ews.db import engine_for
+from ews.logs import configure as configure_logs
 from ews.services.admin import bootstrap_admin
 
 
@@ -62,8 +63,15 @@ def announce_first_start() -> None:
         print(key, flush=True)
 
 
+def _logs() -> None:
+    settings = get_settings()
+    configure_logs(settings.log_format, settings.log_level)
+    os.environ["EWS_CONFIGURE_LOGS"] = "1"  # uvicorn worker processes configure theirs the same way
+
+
 def serve(host: str, port: int, scheduler: bool, workers: int = 1) -> int:
     settings = get_settings()
+    _logs()
     announce_first_start()
     runner = None
     if scheduler and settings.scheduler_enabled:
@@ -78,6 +86,7 @@ def serve(host: str, port: int, scheduler: bool, workers: int = 1) -> int:
             port=port,
             workers=workers if workers > 1 else None,
             log_level="warning",
+            log_config=None,  # ews.logs configured them: JSON lines with request ids
             access_log=False,
         )
     finally:
@@ -91,6 +100,7 @@ def work() -> int:
     from ews.scheduler import start_scheduler
 
     settings = get_settings()
+    _logs()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

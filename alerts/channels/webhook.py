@@ -53,6 +53,9 @@ class WebhookChannel:
         self.timeout = timeout
         self.client = client or httpx.Client(
             timeout=httpx.Timeout(timeout),
+            # no pool cap: the dispatcher bounds concurrency, and a capped pool would make healthy endpoints
+            # queue for connections held by endpoints that are slow to answer
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=32),
             follow_redirects=False,
             trust_env=False,
             headers={"user-agent": USER_AGENT},

@@ -18,6 +18,7 @@ from ews.db import utcnow
 from ews.models import Alert, AlertVersion
 from ews.services import feeds
 from ews.services.alert_views import feed_categories, feed_title
+from ews.services.identity import NONCE_HEADER, SIGNATURE_HEADER, signer
 
 router = APIRouter(prefix="/feeds", tags=["feeds"], dependencies=[Depends(reject_unknown_query)])
 NODE_HEADER = "X-EWS-Node"
@@ -37,6 +38,11 @@ def _json_page(
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
         return Response(status_code=304, headers=headers)
+    query = request.scope.get("query_string", b"").decode()
+    path = request.scope.get("raw_path") or request.url.path.encode()
+    target = path.decode() + (f"?{query}" if query else "")
+    page_signer = signer(state.engine, state.settings.node_id)
+    headers[SIGNATURE_HEADER] = page_signer.sign_page(encoded, target, request.headers.get(NONCE_HEADER))
     return Response(encoded, media_type="application/json", headers=headers)
 
 

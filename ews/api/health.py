@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ews.api.deps import Node, node
-from ews.metrics import REGISTRY
+from ews.db import reader_of
+from ews.metrics import exposition
 from ews.problems import Problem, problem_response
 from ews.services.library import NOT_LOADED_REASON, RETRY_AFTER_SECONDS
 
@@ -39,6 +40,6 @@ def readyz(state: Node = Depends(node)):
     return {"status": "ready", "library_version": state.library.version}
 
 
-@router.get("/metrics", summary="Prometheus metrics of this process")
-def metrics():
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+@router.get("/metrics", summary="Prometheus metrics of the node, summed over its processes")
+def metrics(state: Node = Depends(node)):
+    return Response(exposition(reader_of(state.engine)), media_type=CONTENT_TYPE_LATEST)

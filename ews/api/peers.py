@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
@@ -12,8 +13,8 @@ from ews.audit import audit
 from ews.auth import Principal
 from ews.db import session_scope
 from ews.models import Peer
-from ews.problems import field_error, invalid, not_found
-from ews.services.federation import register_peer
+from ews.problems import Problem, field_error, invalid, not_found
+from ews.services.federation import PeerRefused, fetch_identity, register_peer, subscribe_wakeups, wake
 
 router = APIRouter(prefix="/api/v1", tags=["federation"])
 
@@ -29,6 +30,9 @@ def peer_view(peer: Peer) -> dict:
         "id": peer.id,
         "url": peer.url,
         "node_id": peer.node_id,
+        "public_key": peer.public_key,
+        "push_wakeups": peer.wake_secret is not None,
+        "id_clash": peer.id_clash,
         "active": peer.active,
         "failures": peer.failures,
         "next_pull_at": peer.next_pull_at.isoformat(),
@@ -48,10 +52,35 @@ def validate_peer_url(url: str, allow_loopback: bool) -> None:
 @router.post("/peers", status_code=201, summary="Register a peer node to pull feeds from")
 def add_peer(payload: PeerIn, caller: Principal = Depends(require("admin")), state: Node = Depends(node)):
     validate_peer_url(payload.url, state.settings.allow_loopback_webhooks)
+    try:
+        found = fetch_identity(payload.url, payload.token, state.settings)
+    except PeerRefused as refused:
+        raise invalid([field_error("url", str(refused))]) from None
     with session_scope(state.engine) as db:
-        peer = register_peer(db, payload.url, payload.token)
+        peer = register_peer(db, payload.url, payload.token, found["node_id"], found["public_key"])
         audit(db, "peer.add", "peer", peer.id, caller, url=peer.url)
-        return peer_view(peer)
+        peer_id = peer.id
+    note = subscribe_wakeups(state.engine, peer_id, payload.token, state.settings.base_url)
+    with Session(state.engine) as db:
+        view = peer_view(db.get(Peer, peer_id))  # type: ignore[arg-type]
+    view["push_wakeups"] = note is None
+    if note:
+        view["note"] = note
+    return view
+
+
+@router.post(
+    "/peers/{peer_id}:wake",
+    status_code=204,
+    summary="A peer's signed wake-up (Standard Webhooks): pull it now",
+    responses={401: {"description": "the signature does not verify"}},
+)
+async def wake_peer(peer_id: str, request: Request, state: Node = Depends(node)):
+    body = await request.body()
+    headers = dict(request.headers.items())
+    if not await run_in_threadpool(wake, state.engine, peer_id, body, headers):
+        raise Problem(401, "Unauthorized", "the wake-up is not signed with this peer's secret")
+    return Response(status_code=204)
 
 
 @router.get("/peers", summary="Peer nodes and the state of their pulls")

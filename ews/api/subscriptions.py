@@ -19,6 +19,7 @@ from ews.audit import audit
 from ews.auth import Principal
 from ews.db import session_scope, utcnow
 from ews.events import outbox_changed
+from ews.keyring import keyring_for
 from ews.models import Delivery, Subscription
 from ews.problems import Problem, field_error, invalid, not_found
 from ews.services.digests import next_digest_at
@@ -91,7 +92,7 @@ def create_subscription(
             channel=payload.channel,
             url=payload.url if payload.channel == "webhook" else None,
             address=payload.address if payload.channel == "email" else None,
-            secret=secret,
+            secret=keyring_for(state.engine).encrypt(secret) if secret else None,
             filters=filters,
             language=payload.language,
             digest=payload.digest,

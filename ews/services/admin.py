@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -64,6 +65,29 @@ def revoke_key(
         session.add(row)
         audit(session, "api_key.revoke", "api_key", row.id, actor)
     return row
+
+
+def rotate_key(
+    session: Session, key_id: str, grace: timedelta, actor: tuple[str | None, str | None] = (None, None)
+) -> tuple[ApiKey, str, ApiKey]:
+    """A successor for key ``key_id`` (same organisation, roles and label); the old key expires after ``grace``.
+
+    Both keys work during the grace period, so clients switch without downtime.
+    Returns (new row, new key in clear — shown once, old row).
+    """
+    old = session.get(ApiKey, key_id)
+    if old is None or old.revoked_at is not None:
+        raise ValueError(f"no active key {key_id!r}")
+    organisation = session.get(Organisation, old.organisation_id)
+    assert organisation is not None  # a foreign key
+    row, key = issue_key(session, organisation, old.roles, old.label, actor)
+    ends = utcnow() + grace
+    if old.expires_at is None or old.expires_at > ends:
+        old.expires_at = ends
+    row.expires_at = None
+    session.add(old)
+    audit(session, "api_key.rotate", "api_key", old.id, actor, successor=row.id, old_expires_at=ends.isoformat())
+    return row, key, old
 
 
 def bootstrap_admin(engine: Engine) -> str | None:

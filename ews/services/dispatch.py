@@ -28,6 +28,7 @@ from alerts.retry import DISABLE_AFTER_SECONDS, delay_after
 from ews.audit import audit
 from ews.db import reader_of, session_scope, utcnow
 from ews.events import outbox_changed
+from ews.keyring import keyring_for
 from ews.metrics import DELIVERIES, OUTBOX
 from ews.models import Delivery, Organisation, Subscription
 
@@ -129,7 +130,9 @@ class Dispatcher:
             return None
         with Session(reader_of(self.engine)) as session:
             subscription = session.get(Subscription, item.subscription_id)
-            return subscription.secret if subscription else None
+            if subscription is None or subscription.secret is None:
+                return None
+        return keyring_for(self.engine).decrypt(subscription.secret)
 
     def _deliver(self, item: Claimed) -> None:
         try:

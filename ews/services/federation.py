@@ -21,13 +21,15 @@ from alerts.rules import Trigger
 from alerts.texts import all_texts
 from ews.config import Settings
 from ews.db import reader_of, session_scope, utcnow
-from ews.metrics import FEDERATION_PULLS
+from ews.keyring import keyring_for
+from ews.metrics import FEDERATION_PULLS, FEDERATION_REFUSED
 from ews.models import Alert, Detection, DetectionComponent, Organisation, Peer
 from ews.schemas import COMPONENT_ROLES
 from ews.services.alerting import Alerting
 from ews.services.dispatch import worker_id
 from ews.services.feeds import FeedRecorder
 from ews.services.identify import Identifier
+from ews.services.identity import NONCE_HEADER, SIGNATURE_HEADER, PageRefused, new_nonce, verify_page
 from ews.services.links import Linker
 
 log = logging.getLogger("ews.federation")
@@ -36,19 +38,64 @@ MAX_PAGES_PER_PULL = 50
 MAX_BACKOFF_SECONDS = 3600.0
 
 
-def register_peer(session: Session, url: str, token: str) -> Peer:
-    """A peer and the organisation its imported detections belong to."""
+class PeerRefused(Exception):
+    """A peer that cannot be added: unreachable, refusing our token, or with this node's own id."""
+
+
+def fetch_identity(url: str, token: str, settings: Settings) -> dict:
+    """The peer's ``/api/v1/node`` identity, checked: another node than ours, and our token accepted."""
     url = url.rstrip("/")
+    try:
+        with httpx.Client(base_url=url, timeout=15.0, follow_redirects=False, trust_env=False) as client:
+            response = client.get("/api/v1/node")
+            if response.status_code != 200:
+                raise PeerRefused(
+                    f"{url}/api/v1/node answered {response.status_code}: is it an ews node of this version?"
+                )
+            found = response.json()
+            probe = client.get(
+                "/feeds/alerts.json",
+                params={"limit": 1},
+                headers={"Authorization": f"Bearer {token}", NODE_HEADER: settings.node_id},
+            )
+    except httpx.HTTPError as error:
+        raise PeerRefused(f"cannot reach {url}: {type(error).__name__}: {error}") from None
+    except ValueError:
+        raise PeerRefused(f"{url}/api/v1/node did not answer JSON: is it an ews node?") from None
+    node_id, public_key = found.get("node_id"), found.get("public_key")
+    if not isinstance(node_id, str) or not node_id or not isinstance(public_key, str):
+        raise PeerRefused(f"{url}/api/v1/node gave no node_id and public_key")
+    if node_id == settings.node_id:
+        raise PeerRefused(
+            f"the peer's node id {node_id!r} is this node's own id: records of one would be taken for the "
+            "other's and dropped. Give each node its own EWS_NODE_ID (the default is the host name)."
+        )
+    if probe.status_code == 401:
+        raise PeerRefused(f"{url} does not accept the token (401): ask its administrator for a key")
+    return {"node_id": node_id, "public_key": public_key}
+
+
+def register_peer(
+    session: Session, url: str, token: str, node_id: str | None = None, public_key: str | None = None
+) -> Peer:
+    """A peer and the organisation its imported detections belong to; its token is stored encrypted."""
+    url = url.rstrip("/")
+    bind = session.get_bind()
+    stored_token = keyring_for(bind if isinstance(bind, Engine) else bind.engine).encrypt(token)
     existing = session.exec(select(Peer).where(Peer.url == url)).first()
     if existing is not None:
-        existing.token = token
+        existing.token = stored_token
         existing.active = True
+        if public_key is not None:
+            existing.node_id, existing.public_key, existing.id_clash = node_id, public_key, False
         session.add(existing)
         return existing
     organisation = Organisation(name=f"peer node {url}", kind="regional", country=None)
     session.add(organisation)
     session.flush()
-    peer = Peer(url=url, token=token, organisation_id=organisation.id)
+    peer = Peer(
+        url=url, token=stored_token, organisation_id=organisation.id, node_id=node_id, public_key=public_key
+    )
     session.add(peer)
     session.flush()
     return peer
@@ -74,6 +121,64 @@ def _appearance(value: object) -> dict:
         if number:
             result[key] = number
     return result
+
+
+def subscribe_wakeups(engine: Engine, peer_id: str, token: str, base_url: str) -> str | None:
+    """Ask the peer to POST a signed wake-up to us whenever it publishes an alert; None if it would not.
+
+    The wake-up is an ordinary Standard Webhooks delivery from the peer's outbox
+    (retried like any other) to ``/api/v1/peers/{id}:wake``; it only moves the
+    next pull forward: the pull stays the source of truth.
+    """
+    with Session(engine) as session:
+        peer = session.get(Peer, peer_id)
+        if peer is None:
+            return None
+        url = peer.url
+    callback = f"{base_url.rstrip('/')}/api/v1/peers/{peer_id}:wake"
+    try:
+        response = httpx.post(
+            f"{url}/api/v1/subscriptions",
+            json={"channel": "webhook", "url": callback},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=15.0,
+            follow_redirects=False,
+            trust_env=False,
+        )
+    except httpx.HTTPError as error:
+        return f"no push wake-ups: {type(error).__name__}: {error}"
+    if response.status_code != 201:
+        detail = response.text[:300]
+        return f"no push wake-ups: the peer answered {response.status_code}: {detail}"
+    secret = response.json().get("secret")
+    with session_scope(engine) as session:
+        session.execute(
+            update(Peer).where(col(Peer.id) == peer_id).values(wake_secret=keyring_for(engine).encrypt(secret))
+        )
+    return None
+
+
+def wake(engine: Engine, peer_id: str, body: bytes, headers: dict[str, str]) -> bool:
+    """A wake-up from a peer, checked against the secret it gave us: its next pull is now."""
+    from standardwebhooks import Webhook
+    from standardwebhooks.webhooks import WebhookVerificationError
+
+    with Session(engine) as session:
+        peer = session.get(Peer, peer_id)
+        stored = peer.wake_secret if peer is not None and peer.active else None
+    if not stored:
+        return False
+    try:
+        Webhook(keyring_for(engine).decrypt(stored)).verify(body, headers, json_parse=False)
+    except WebhookVerificationError:
+        return False
+    with session_scope(engine) as session:
+        session.execute(update(Peer).where(col(Peer.id) == peer_id).values(next_pull_at=utcnow()))
+    return True
+
+
+class IdClash(Exception):
+    """A peer's feed carries this node's own id: everything in it would be dropped as ours."""
 
 
 class Federation:
@@ -123,8 +228,9 @@ class Federation:
             peer = session.get(Peer, peer_id)
             if peer is None:
                 return
-            url, token = peer.url, peer.token
+            url, stored_token = peer.url, peer.token
         try:
+            token = keyring_for(self.engine).decrypt(stored_token)
             with httpx.Client(
                 base_url=url,
                 timeout=15.0,
@@ -139,6 +245,47 @@ class Federation:
             return
         self._succeeded(peer_id)
 
+    def _pinned(self, client: httpx.Client, peer_id: str) -> tuple[str, str | None]:
+        """The peer's pinned public key; a peer added before keys were pinned is pinned at its first pull."""
+        with Session(reader_of(self.engine)) as session:
+            peer = session.get(Peer, peer_id)
+            if peer is not None and peer.public_key:
+                return peer.public_key, peer.node_id
+        response = client.get("/api/v1/node")
+        response.raise_for_status()
+        found = response.json()
+        if found.get("node_id") == self.settings.node_id:
+            raise IdClash(found["node_id"])
+        with session_scope(self.engine) as session:
+            session.execute(
+                update(Peer)
+                .where(col(Peer.id) == peer_id)
+                .values(public_key=found["public_key"], node_id=found["node_id"])
+            )
+        log.info("pinned the public key of peer %s (node %s)", peer_id, found["node_id"])
+        return found["public_key"], found["node_id"]
+
+    def _fetch_page(self, client: httpx.Client, peer_id: str, kind: str, params: dict) -> httpx.Response:
+        """One feed page, its signature checked against the pinned key (raises PageRefused)."""
+        public_key, node_id = self._pinned(client, peer_id)
+        nonce = new_nonce()
+        response = client.get(f"/feeds/{kind}.json", params=params, headers={NONCE_HEADER: nonce})
+        if response.status_code != 200:
+            return response
+        try:
+            verify_page(
+                public_key,
+                node_id,
+                response.content,
+                response.request.url.raw_path.decode(),
+                nonce,
+                response.headers.get(SIGNATURE_HEADER),
+            )
+        except PageRefused as refused:
+            FEDERATION_REFUSED.labels(refused.reason).inc()
+            raise
+        return response
+
     def _pull_feed(self, client: httpx.Client, peer_id: str, kind: str) -> None:
         for _ in range(MAX_PAGES_PER_PULL):
             with Session(reader_of(self.engine)) as session:
@@ -147,11 +294,13 @@ class Federation:
                     return  # removed while we were pulling
                 cursor = peer.alerts_cursor if kind == "alerts" else peer.detections_cursor
             params = {"after": cursor} if cursor else {}
-            response = client.get(f"/feeds/{kind}.json", params=params)
+            response = self._fetch_page(client, peer_id, kind, params)
             if response.status_code == 403 and kind == "detections":
                 return  # our key at the peer has no regional role: alerts only
             response.raise_for_status()
             page = response.json()
+            if page.get("node") == self.settings.node_id:
+                raise IdClash(page["node"])
             # the chemistry runs before the write transaction, which stays short
             identified = self._identify(page) if kind == "detections" else {}
             with session_scope(self.engine) as session:
@@ -184,6 +333,7 @@ class Federation:
                 .values(
                     failures=0,
                     last_error=None,
+                    id_clash=False,
                     last_success_at=now,
                     next_pull_at=now + timedelta(seconds=self.settings.federation_interval),
                     lease_owner=None,
@@ -192,8 +342,16 @@ class Federation:
             )
 
     def _failed(self, peer_id: str, error: Exception) -> None:
-        FEDERATION_PULLS.labels("failed").inc()
-        log.warning("pull from peer %s failed: %s", peer_id, error)
+        if isinstance(error, IdClash):
+            outcome = "id_clash"
+            error = IdClash(
+                f"the peer's feed carries node id {error}, this node's own id: nothing in it can be imported. "
+                "Give each node its own EWS_NODE_ID."
+            )
+        else:
+            outcome = "refused" if isinstance(error, PageRefused) else "failed"
+        FEDERATION_PULLS.labels(outcome).inc()
+        log.warning("pull from peer %s failed (%s): %s", peer_id, outcome, error)
         now = utcnow()
         with session_scope(self.engine) as session:
             peer = session.get(Peer, peer_id)
@@ -203,6 +361,7 @@ class Federation:
             backoff = min(self.settings.federation_interval * (2**peer.failures), MAX_BACKOFF_SECONDS)
             peer.next_pull_at = now + timedelta(seconds=backoff)
             peer.last_error = f"{type(error).__name__}: {error}"[:2000]
+            peer.id_clash = isinstance(error, IdClash)
             peer.lease_owner = None
             peer.lease_until = None
             session.add(peer)

@@ -208,14 +208,23 @@ def _ready(port: int) -> bool:
         return False
 
 
-def test_peers_add_and_list(env):
+def test_peers_add_and_list(env, tmp_path, sqlite_template, cache_dir):
+    import shutil
+
+    from ews.app import create_app
+    from ews.config import Settings
+    from tests.conftest import make_actor
+    from tests.support import running
+
     ews("db", "upgrade", env=env, check=0)
-    env = {**env, "EWS_ALLOW_LOOPBACK_WEBHOOKS": "true"}
-    peer_id = ews(
-        "peers", "add", "http://127.0.0.1:9/", "--token", "ews_peer_token", env=env, check=0
-    ).stdout.split()[-1]
+    env = {**env, "EWS_ALLOW_LOOPBACK_WEBHOOKS": "true", "EWS_NODE_ID": "node-here"}
+    shutil.copy(sqlite_template, tmp_path / "peer.db")
+    peer_url = f"sqlite:///{tmp_path}/peer.db"
+    token = make_actor(peer_url, "regional", None).key
+    with running(create_app(Settings(database_url=peer_url, cache_dir=cache_dir, node_id="node-there"))) as base:
+        peer_id = ews("peers", "add", base + "/", "--token", token, env=env, check=0).stdout.split()[-1]
     listed = ews("peers", "list", env=env, check=0).stdout
-    assert peer_id in listed and "http://127.0.0.1:9" in listed
+    assert peer_id in listed and base in listed and "node-there" in listed
     refused = ews(
         "peers",
         "add",

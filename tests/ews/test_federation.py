@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ews.db import engine_for, session_scope
+from ews.services.federation import register_peer
 from tests.conftest import Actor, make_actor
 from tests.ews.test_alerts import NEW_CATHINONE, NEW_NITAZENE
 from tests.support import free_port, wait_for
@@ -29,17 +32,20 @@ class NodeProcess:
     process: subprocess.Popen | None = None
 
     def start(self) -> None:
+        # the node logs every request: to a file, since a pipe nobody reads would fill and stall it
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - open for the process's life
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ews.cli", "serve", "--port", str(self.port)],
             env=self.env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.log,
         )
         wait_for(self._ready, timeout=60, interval=0.2)
 
     def _ready(self) -> bool:
         if self.process.poll() is not None:
-            raise AssertionError(f"{self.name} exited: {self.process.stderr.read().decode()[-2000:]}")
+            self.log.seek(0)
+            raise AssertionError(f"{self.name} exited: {self.log.read().decode()[-2000:]}")
         try:
             return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
         except httpx.HTTPError:
@@ -200,7 +206,9 @@ def test_a_peer_that_is_down_does_not_hold_up_the_others(network, tmp_path):
     response = httpx.post(
         f"{r.url}/api/v1/peers", json={"url": dead, "token": "ews_unused_token"}, headers=actors["admin_r"].headers
     )
-    assert response.status_code == 201
+    assert response.status_code == 422 and "cannot reach" in response.text  # no identity, no key to pin
+    with session_scope(engine_for(r.database_url)) as session:  # a peer that went down after it was added
+        register_peer(session, dead, "ews_unused_token", "node-dead", "A" * 43)
     add_peer(r, actors["admin_r"], a, actors["r_at_a"].key)
     post_detection(a, actors["lab_a"], NEW_NITAZENE, "A-9", "CO", "Antioquia")
     wait_for(lambda: r.get("/api/v1/detections", actors["admin_r"])["items"], timeout=15)

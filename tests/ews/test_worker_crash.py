@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 from sqlmodel import Session, select
@@ -19,7 +20,7 @@ from tests.support import WebhookReceiver, wait_for
 NITAZENES = [f"CCCCC{'C' * i}Oc1ccc(Cc2nc3cc([N+](=O)[O-])ccc3n2CCN2CCCCC2)cc1" for i in range(5)]
 
 
-def start_worker(settings) -> subprocess.Popen:
+def start_worker(settings, log=None) -> subprocess.Popen:
     env = {
         **os.environ,
         "EWS_DATABASE_URL": settings.database_url,
@@ -30,7 +31,11 @@ def start_worker(settings) -> subprocess.Popen:
         "EWS_CACHE_DIR": str(settings.cache_dir),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "ews.cli", "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        # its logs go to a file: a pipe nobody reads would fill and stall the worker
+        [sys.executable, "-m", "ews.cli", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log or tempfile.TemporaryFile(),
     )
 
 
