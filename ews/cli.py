@@ -635,8 +635,7 @@ def _alive(pid: int) -> bool:
 
 
 def cmd_serve(args) -> int:
-    prepare_metrics()
-    from ews.server import PortBusy, check_port, follow_address, serve
+    from ews.server import PortBusy, check_port, follow_address, serve  # imports no prometheus_client yet
 
     try:
         check_port(args.host, args.port)
@@ -647,14 +646,15 @@ def cmd_serve(args) -> int:
         return EXIT_OK
     follow_address(args.host, args.port)
     check_database(_settings())
+    prepare_metrics()  # after the checks: asking about a missing database creates no folder
     return serve(host=args.host, port=args.port, scheduler=not args.no_scheduler, workers=args.workers)
 
 
 def cmd_worker(args) -> int:
-    prepare_metrics()
     from ews.server import work
 
     check_database(_settings())
+    prepare_metrics()
     return work()
 
 

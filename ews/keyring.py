@@ -46,13 +46,14 @@ class SecretKeyError(RuntimeError):
 
 def data_dir(database_url: str) -> Path:
     """The node's data directory: ``EWS_DATA_DIR``, else the SQLite database's folder, else ``./var``."""
-    configured = get_settings().data_dir
-    if configured is not None:
-        return Path(configured)
+    configured = os.environ.get("EWS_DATA_DIR")
+    if configured:
+        return Path(configured).expanduser()
     url = make_url(normalize_url(database_url))
     if url.drivername.startswith("sqlite") and url.database and url.database != ":memory:":
         return Path(url.database).parent
-    return Path("var")
+    # PostgreSQL: the data directory this process would use for its own SQLite file (docs/running.md)
+    return get_settings().data_dir or Path("var")
 
 
 def _fernet(secret: str) -> Fernet:

@@ -108,7 +108,7 @@ def test_an_analyst_publishes_dismisses_edits_and_cancels_in_the_browser(browser
         submit_and_wait(browser, browser.find_element(By.ID, "cancel"))
         assert browser.find_element(By.TAG_NAME, "main").get_attribute("data-status") == "cancelled"
         browser.get(f"{base}/alerts/{first.id}?lang=es")
-        assert browser.find_element(By.ID, "status-banner").text.startswith("Esta alerta fue cancelada")
+        assert browser.find_element(By.ID, "status-banner").text.startswith("Esta alerta ha sido cancelada")
         assert [v.msg_type for v in _versions(url, first.id)] == ["Alert", "Update", "Cancel"]
 
         # an older version says it was superseded
