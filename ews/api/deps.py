@@ -56,8 +56,17 @@ def _bearer(request: Request) -> str | None:
 
 
 def optional_principal(request: Request, node: Node = Depends(node)) -> Principal | None:
+    """The caller: an API key, or for reads only, the person signed in to the pages of this node.
+
+    A page's charts fetch the API with the browser's session cookie, so a signed-in analyst sees
+    there what the API shows their role; writes still need a key (a cookie alone never changes state).
+    """
     token = _bearer(request)
     if token is None:
+        if request.method in ("GET", "HEAD"):
+            from ews.web.session import current_user
+
+            return current_user(request)
         return None
     principal = node.keys.lookup(reader_of(node.engine), token)
     if principal is None:

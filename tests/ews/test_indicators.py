@@ -318,3 +318,18 @@ def test_substance_monthly_counts_and_who_sees_first_detection_details(filled, a
     mine = first_by_country(found, colombia)
     assert mine[0]["date"] == "2026-01-05" and mine[0]["region"] == "Antioquia"
     assert "date" not in mine[1]  # Mexico's first detection: its month only
+
+
+def test_a_signed_in_analyst_reads_the_api_with_the_pages_session_but_never_writes(filled, actors, settings):
+    """The dashboard fetches the API from the browser: a signed-in person sees what their role sees."""
+    from tests.ews.workspace_support import client_sign_in, make_user
+
+    url = "/api/v1/indicators?from=2026-01&to=2026-03"
+    assert rows_by_cell(filled.get(url).json())[("2026-03", "CO")]["detail"] is False  # public: counts only
+    password = make_user(settings.database_url, actors["authority_co"].organisation_id, "ana@odc.gov.co")
+    assert client_sign_in(filled, "ana@odc.gov.co", password).status_code == 303
+    signed_in = rows_by_cell(filled.get(url).json())
+    assert signed_in[("2026-03", "CO")]["detail"] is True  # the authority's own country, in full
+    assert signed_in[("2026-02", "MX")]["detail"] is False  # another country's small cell stays closed
+    refused = filled.post("/api/v1/subscriptions", json={"channel": "email", "address": "ana@odc.gov.co"})
+    assert refused.status_code == 401  # a cookie alone never changes state through the API
