@@ -44,11 +44,19 @@ def browser_sign_in(browser, base: str, email: str, password: str, lang: str = "
 
 def submit_and_wait(browser, element) -> None:
     """Click a button that loads a new page, and wait until the new page is there."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = browser.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(old))
+
+    def old_page_gone(_driver) -> bool:
+        try:
+            old.is_enabled()
+        except WebDriverException:  # stale, or "does not belong to the document" mid-navigation: gone either way
+            return True
+        return False
+
+    WebDriverWait(browser, 60).until(old_page_gone)
     WebDriverWait(browser, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
