@@ -32,7 +32,7 @@ from ews.auth import Principal
 from ews.db import session_scope
 from ews.models import Alert, AlertDetection, Detection, DetectionComponent, UploadBatch
 from ews.problems import Problem, field_error, invalid
-from ews.schemas import SAMPLE_FORMS, TECHNIQUES, DetectionIn, country_code
+from ews.schemas import COMPONENT_ROLES, SAMPLE_FORMS, TECHNIQUES, DetectionIn, country_code
 from ews.services import batches, review
 from ews.services import detections as service
 from ews.web import vocabulary  # noqa: F401  (registers the translated vocabulary)
@@ -117,6 +117,21 @@ add_words(
             "upload_summary": "{created} stored, {replayed} already stored, {failed} failed",
             "download_results": "Download results (CSV)",
             "upload_another": "Upload another file",
+            "role": "Role",
+            "amount_mg": "Amount per unit (mg)",
+            "appearance": "Appearance",
+            "colour": "Colour",
+            "logo": "Logo or imprint",
+            "shape": "Shape",
+            "tablet_mass_mg": "Tablet mass (mg)",
+            "diameter_mm": "Diameter (mm)",
+            "packaging": "Packaging",
+            "v.active": "active",
+            "v.adulterant": "adulterant",
+            "v.diluent": "diluent",
+            "v.impurity": "impurity",
+            "v.by_product": "by-product",
+            "v.unknown": "unknown",
         },
         "es": {
             "submit_title": "Notificar una detección",
@@ -170,6 +185,21 @@ add_words(
             "upload_summary": "{created} guardadas, {replayed} ya guardadas, {failed} fallidas",
             "download_results": "Descargar resultados (CSV)",
             "upload_another": "Cargar otro archivo",
+            "role": "Función",
+            "amount_mg": "Cantidad por unidad (mg)",
+            "appearance": "Aspecto",
+            "colour": "Color",
+            "logo": "Logotipo o grabado",
+            "shape": "Forma",
+            "tablet_mass_mg": "Masa del comprimido (mg)",
+            "diameter_mm": "Diámetro (mm)",
+            "packaging": "Envase",
+            "v.active": "activo",
+            "v.adulterant": "adulterante",
+            "v.diluent": "diluyente",
+            "v.impurity": "impureza",
+            "v.by_product": "subproducto",
+            "v.unknown": "desconocido",
         },
         "pt": {
             "submit_title": "Notificar uma detecção",
@@ -223,6 +253,21 @@ add_words(
             "upload_summary": "{created} guardadas, {replayed} já guardadas, {failed} falharam",
             "download_results": "Baixar resultados (CSV)",
             "upload_another": "Enviar outro arquivo",
+            "role": "Função",
+            "amount_mg": "Quantidade por unidade (mg)",
+            "appearance": "Aspecto",
+            "colour": "Cor",
+            "logo": "Logotipo ou gravação",
+            "shape": "Forma",
+            "tablet_mass_mg": "Massa do comprimido (mg)",
+            "diameter_mm": "Diâmetro (mm)",
+            "packaging": "Embalagem",
+            "v.active": "ativo",
+            "v.adulterant": "adulterante",
+            "v.diluent": "diluente",
+            "v.impurity": "impureza",
+            "v.by_product": "subproduto",
+            "v.unknown": "desconhecido",
         },
         "fr": {
             "submit_title": "Déclarer une détection",
@@ -276,6 +321,21 @@ add_words(
             "upload_summary": "{created} enregistrées, {replayed} déjà enregistrées, {failed} en échec",
             "download_results": "Télécharger les résultats (CSV)",
             "upload_another": "Envoyer un autre fichier",
+            "role": "Rôle",
+            "amount_mg": "Quantité par unité (mg)",
+            "appearance": "Aspect",
+            "colour": "Couleur",
+            "logo": "Logo ou gravure",
+            "shape": "Forme",
+            "tablet_mass_mg": "Masse du comprimé (mg)",
+            "diameter_mm": "Diamètre (mm)",
+            "packaging": "Emballage",
+            "v.active": "actif",
+            "v.adulterant": "adultérant",
+            "v.diluent": "diluant",
+            "v.impurity": "impureté",
+            "v.by_product": "sous-produit",
+            "v.unknown": "inconnu",
         },
     }
 )
@@ -310,6 +370,35 @@ def _component(structure: str, name: str, purity: str) -> dict[str, Any]:
     return component
 
 
+def _profile(form: FormData, role_key: str, amount_key: str) -> dict[str, Any]:
+    """A component row's place in the seizure: its role and amount per unit, when given."""
+    profile: dict[str, Any] = {}
+    if _text(form, role_key, 20):
+        profile["role"] = _text(form, role_key, 20)
+    if _text(form, amount_key, 20):
+        profile["amount_mg"] = _text(form, amount_key, 20).replace(",", ".")
+    return profile
+
+
+APPEARANCE_INPUTS = (  # (form field, AppearanceIn field, limit)
+    ("colour", "colour", 100),
+    ("logo", "logo", 200),
+    ("shape", "shape", 100),
+    ("tablet_mass_mg", "mass_mg", 20),
+    ("diameter_mm", "diameter_mm", 20),
+    ("packaging", "packaging", 500),
+)
+
+
+def _appearance(form: FormData) -> dict[str, Any]:
+    appearance: dict[str, Any] = {}
+    for key, field, limit in APPEARANCE_INPUTS:
+        value = _text(form, key, limit)
+        if value:
+            appearance[field] = value.replace(",", ".") if field in ("mass_mg", "diameter_mm") else value
+    return appearance
+
+
 async def payload_from_form(form: FormData) -> dict[str, Any]:
     """The body the API would receive, from the submit form's fields (validation is DetectionIn's)."""
     sample: dict[str, Any] = {
@@ -318,11 +407,14 @@ async def payload_from_form(form: FormData) -> dict[str, Any]:
         if _text(form, k, 200)
     }
     sample["techniques"] = [t for t in form.getlist("techniques") if isinstance(t, str)][:20]
+    if appearance := _appearance(form):
+        sample["appearance"] = appearance
     components = []
     for i in range(COMPONENT_ROWS):
         structure = _text(form, f"structure_{i}")
         if structure:
-            components.append(_component(structure, _text(form, f"name_{i}", 300), _text(form, f"purity_{i}", 20)))
+            component = _component(structure, _text(form, f"name_{i}", 300), _text(form, f"purity_{i}", 20))
+            components.append({**component, **_profile(form, f"role_{i}", f"amount_{i}")})
     molfile = await _molfile(form)
     if molfile:
         component = {"molfile": molfile}
@@ -330,7 +422,7 @@ async def payload_from_form(form: FormData) -> dict[str, Any]:
             component["name"] = _text(form, "molfile_name", 300)
         if _text(form, "molfile_purity", 20):
             component["purity_percent"] = _text(form, "molfile_purity", 20).replace(",", ".")
-        components.append(component)
+        components.append({**component, **_profile(form, "molfile_role", "molfile_amount")})
     body: dict[str, Any] = {"sample": sample, "components": components}
     for key in ("external_ref", "case_ref", "notes"):
         if _text(form, key):
@@ -353,7 +445,15 @@ def _checked(state: Node, payload: DetectionIn) -> list[dict]:
         if "error" not in result:
             shared = next((m.get("shared_atoms") for m in result["matches"] if m.get("shared_atoms")), ())
             shown = svg(result["standardized"]["smiles"], size=(200, 150), highlight=tuple(shared or ()))
-        results.append({"result": result, "drawing": shown or "", "purity": component.purity_percent})
+        results.append(
+            {
+                "result": result,
+                "drawing": shown or "",
+                "purity": component.purity_percent,
+                "role": component.role,
+                "amount_mg": component.amount_mg,
+            }
+        )
     return results
 
 
@@ -366,6 +466,7 @@ def _submit_page(request: Request, state: Node, user: Principal, form: dict, **e
         f=form,
         forms=SAMPLE_FORMS,
         techniques=TECHNIQUES,
+        roles=COMPONENT_ROLES,
         rows=range(COMPONENT_ROWS),
         today=date.today().isoformat(),
         **{"errors": [], "checked": None, **extra},

@@ -50,6 +50,24 @@ def test_a_lab_submits_a_detection_and_uploads_a_batch(browser, actors, settings
         browser.find_element(By.ID, "external_ref").send_keys("MED-2026-0117")
         browser.find_element(By.ID, "case_ref").send_keys("CASE-PRIVATE-77")
         browser.find_element(By.CSS_SELECTOR, 'input[name="techniques"][value="GC-MS"]').click()
+        # the seizure's profile: each component's role and amount per unit, and what the unit looks like
+        Select(browser.find_element(By.ID, "role_0")).select_by_value("active")
+        Select(browser.find_element(By.ID, "role_1")).select_by_value("adulterant")
+        browser.find_element(By.ID, "amount_1").send_keys("-3")
+        browser.find_element(By.ID, "logo").send_keys("Tesla")
+        browser.find_element(By.ID, "colour").send_keys("pink")
+        browser.find_element(By.ID, "tablet_mass_mg").send_keys("312,5")
+
+        # a bad value is named by its field, and everything typed stays in the form
+        submit_and_wait(browser, browser.find_element(By.ID, "check"))
+        assert "components[1].amount_mg" in browser.find_element(By.ID, "form-errors").text
+        assert all("status of 422" in e for e in console_errors(browser))  # the page's own answer, nothing else
+        assert browser.find_element(By.ID, "logo").get_attribute("value") == "Tesla"
+        assert Select(browser.find_element(By.ID, "role_1")).first_selected_option.get_attribute("value") == (
+            "adulterant"
+        )
+        browser.find_element(By.ID, "amount_1").clear()
+        browser.find_element(By.ID, "amount_1").send_keys("12,5")
 
         # check first: the match is shown and nothing is stored yet
         submit_and_wait(browser, browser.find_element(By.ID, "check"))
@@ -61,6 +79,18 @@ def test_a_lab_submits_a_detection_and_uploads_a_batch(browser, actors, settings
         assert "/detections/" in browser.current_url
         detection_url = browser.current_url
         assert browser.find_element(By.ID, "case-ref").text == "CASE-PRIVATE-77"
+        assert [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#components td.role")] == [
+            "active",
+            "adulterant",
+        ]
+        assert browser.find_element(By.ID, "appearance-logo").text == "Tesla"
+        detection_id = detection_url.rsplit("/", 1)[1]
+        stored = httpx.get(f"{base}/api/v1/detections/{detection_id}", cookies=_cookies(browser)).json()
+        assert [(c["role"], c["amount_mg"]) for c in stored["components"]] == [
+            ("active", None),
+            ("adulterant", 12.5),
+        ]
+        assert stored["sample"]["appearance"] == {"colour": "pink", "logo": "Tesla", "mass_mg": 312.5}
         assert [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#components .verdict")] == [
             "analog",
             "known",
