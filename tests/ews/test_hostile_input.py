@@ -82,11 +82,13 @@ def gzip_bomb(megabytes: int) -> bytes:
 @pytest.fixture
 def server(settings):
     lab = make_actor(settings.database_url, "lab", "CO")
-    with running(create_app(settings)) as base:
-        with httpx.Client(base_url=base, headers=lab.headers, timeout=120) as http:
-            stored = http.post("/api/v1/detections", json=DETECTION)
-            assert stored.status_code == 201, stored.text
-            yield http, stored.json()
+    with (
+        running(create_app(settings)) as base,
+        httpx.Client(base_url=base, headers=lab.headers, timeout=120) as http,
+    ):
+        stored = http.post("/api/v1/detections", json=DETECTION)
+        assert stored.status_code == 201, stored.text
+        yield http, stored.json()
 
 
 def hostile(http: httpx.Client, method: str, url: str, **kwargs) -> httpx.Response:
