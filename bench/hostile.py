@@ -64,6 +64,15 @@ def cases() -> list[tuple[str, str, str, dict]]:
             },
         ),
     ]
+    deep = "[$(" * 1990 + "*~*" + ")]" * 1990  # refused since the limit on recursive SMARTS
+    found.append(
+        (
+            "SMARTS 1,990 nested $(...)",
+            "GET",
+            "/api/v1/substances",
+            {"params": {"smiles": deep, "mode": "substructure"}},
+        )
+    )
     for i, smarts in enumerate(SMARTS_BOMBS):
         params = {"smiles": smarts, "mode": "substructure"}
         found.append((f"SMARTS bomb {i + 1}", "GET", "/api/v1/substances", {"params": params}))
