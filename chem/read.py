@@ -32,6 +32,9 @@ MAX_MOLBLOCK_CHARS = 200_000
 """A Molfile (one SDF record) longer than this is refused."""
 MAX_HEAVY_ATOMS = 250
 """Structures with more heavy atoms are refused: no drug of abuse comes close."""
+MAX_SMARTS_RECURSIONS = 8
+"""Substructure queries with more recursive SMARTS (``$(...)``) are refused: each one is matched again
+at every atom of every library structure, so nesting them multiplies the work without bound."""
 
 ATOM_NUMBERING = " (atoms numbered from 1 in the order written)"
 """Messages number atoms from 1, as chemists do; ``shared_atoms`` in match evidence are 0-based indices."""
@@ -176,6 +179,36 @@ def detect_format(text: str) -> str:
 
 
 _READERS = {"smiles": read_smiles, "inchi": read_inchi, "molfile": read_molblock}
+
+
+def read_smarts(text: str) -> Chem.Mol | None:
+    """A bounded SMARTS query, or None when ``text`` is not SMARTS (InChI, or unparseable).
+
+    >>> read_smarts("[$(" * 9 + "*" + ")]" * 9)
+    Traceback (most recent call last):
+    ...
+    chem.errors.StructureError: SMARTS: 9 recursive queries ($(...)), more than the 8 accepted
+    """
+    text = _check_bounds(text, MAX_TEXT_CHARS, "SMARTS").strip()
+    if text.startswith("InChI="):
+        return None
+    recursions = text.count("$(")
+    if recursions > MAX_SMARTS_RECURSIONS:
+        raise StructureError(
+            f"SMARTS: {recursions} recursive queries ($(...)), more than the {MAX_SMARTS_RECURSIONS} accepted",
+            code="too_large",
+        )
+    with rdBase.BlockLogs():
+        try:
+            pattern = Chem.MolFromSmarts(text)
+        except Exception:  # noqa: BLE001 - RDKit raises several types for bad SMARTS
+            return None
+    if pattern is not None and pattern.GetNumAtoms() > MAX_HEAVY_ATOMS:
+        raise StructureError(
+            f"SMARTS: {pattern.GetNumAtoms()} query atoms, more than the {MAX_HEAVY_ATOMS} accepted",
+            code="too_large",
+        )
+    return pattern
 
 
 def read_structure(text: str, fmt: str | None = None) -> Chem.Mol:

@@ -9,7 +9,7 @@ from rdkit import Chem, DataStructs
 
 from chem.errors import StructureError
 from chem.library import ReferenceLibrary, Substance, fingerprint
-from chem.read import read_structure
+from chem.read import read_smarts, read_structure
 from chem.standardize import standardize
 from ews.api.deps import Node, node, principal
 from ews.api.filters import reject_unknown_query
@@ -95,9 +95,9 @@ def _by_structure(
 ) -> list[tuple[Substance, float | None]]:
     if mode == "substructure":
         try:
-            pattern = Chem.MolFromSmarts(text) if not text.startswith("InChI=") else None
-        except Exception:  # noqa: BLE001 - RDKit raises several types for bad SMARTS
-            pattern = None
+            pattern = read_smarts(text)
+        except StructureError as error:
+            raise invalid([field_error("smiles", str(error), error.code)]) from None
         if pattern is None:
             pattern = _query_mol(text, "smiles")
         hits: list[tuple[Substance, float | None]] = []
