@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import text
 
 from ews.db import engine_for
-from tests.conftest import _prepare, make_actor
+from tests.conftest import IN_CI, _prepare, make_actor
 from tests.ews.test_worker_crash import NITAZENES
 from tests.support import WebhookReceiver, free_port, wait_for
 
@@ -58,10 +58,11 @@ class Cluster:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
 
-@pytest.mark.skipif(
-    BIN is None or shutil.which("runuser") is None, reason="PostgreSQL server binaries not installed"
-)
 def test_postgresql_restart_under_load(cache_dir, tmp_path):
+    if BIN is None or shutil.which("runuser") is None:
+        if IN_CI:  # CI's machine has PostgreSQL 15: missing binaries there are a broken machine, not a skip
+            pytest.fail("PostgreSQL server binaries (pg_ctl, initdb) and runuser are required under CI=true")
+        pytest.skip("PostgreSQL server binaries not installed")
     root = tempfile.mkdtemp(prefix="ews-pg-")
     cluster = Cluster(root)
     cluster.start()
