@@ -54,3 +54,15 @@ def test_vocabulary_terms_are_translated():
         names = {WORDS[lang][f"v.{term}"] for lang in LANGUAGES}
         assert all(names), term
     assert WORDS["es"]["v.cancelled"] == "cancelada" and WORDS["fr"]["v.Severe"] == "Grave"
+
+
+def test_every_sample_form_is_translated():
+    """Forms are shown in the page's language ("polvo", not "powder", on a Spanish alert page)."""
+    from ews.schemas import SAMPLE_FORMS
+    from ews.web.i18n import LANGUAGES, words
+
+    for lang in LANGUAGES:
+        table = words(lang)
+        for form in SAMPLE_FORMS:
+            assert table.get(f"v.{form}"), (lang, form)
+    assert words("es")["v.powder"] == "polvo" and words("fr")["v.tablet"] == "comprimé"
