@@ -20,16 +20,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from chem.classes import CLASSES
-
-# Thousands separator and decimal mark (CLDR: en, es, pt-BR, fr; French groups with a narrow no-break space).
-_MARKS = {"en": (",", "."), "es": (".", ","), "pt": (".", ","), "fr": ("\u202f", ",")}
-
-_MONTHS = {
-    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-    "es": ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"),
-    "pt": ("jan", "fev", "mar", "abr", "mai", "jun", "jul", "ago", "set", "out", "nov", "dez"),
-    "fr": ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."),
-}
+from ews.web import format as fmt
 
 CLASS_NAMES: dict[str, dict[str, str]] = {
     "opioid": {"en": "opioid", "es": "opioide", "pt": "opioide", "fr": "opioïde"},
@@ -79,33 +70,21 @@ assert CLASS_NAMES.keys() >= CLASSES, "every drug class needs its names"
 
 
 def number(value: float | int | None, lang: str, digits: int = 1) -> str:
-    """``value`` with the language's separators; whole numbers without decimals; '—' for None."""
-    if value is None:
-        return "—"
-    thousands, decimal = _MARKS.get(lang, _MARKS["en"])
-    text = (
-        f"{value:,.{digits}f}" if isinstance(value, float) and not float(value).is_integer() else f"{int(value):,}"
-    )
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text.replace(",", "\0").replace(".", decimal).replace("\0", thousands)
+    """``value`` with the language's separators (ews.web.format); whole numbers without decimals; '—' for None."""
+    return "—" if value is None else fmt.number(value, lang, digits)
 
 
 def day(value: date | datetime | None, lang: str) -> str:
-    if value is None:
-        return "—"
-    months = _MONTHS.get(lang, _MONTHS["en"])
-    return f"{value.day} {months[value.month - 1]} {value.year}"
+    return "—" if value is None else fmt.day(value, lang)
 
 
 def month(value: str, lang: str) -> str:
     """A ``YYYY-MM`` month as the language writes it."""
-    year, number_ = value.split("-")
-    return f"{_MONTHS.get(lang, _MONTHS['en'])[int(number_) - 1]} {year}"
+    return fmt.month(value, lang)
 
 
 def moment(value: datetime, lang: str) -> str:
-    return f"{day(value, lang)} {value:%H:%M} UTC"
+    return fmt.moment(value, lang)
 
 
 def drug_class(value: str | None, lang: str) -> str:
@@ -113,10 +92,3 @@ def drug_class(value: str | None, lang: str) -> str:
         return "—"
     names = CLASS_NAMES.get(value)
     return names.get(lang, names["en"]) if names else value
-
-
-def install(environment) -> None:
-    """Make the formats Jinja filters: ``{{ n|number(lang) }}``, ``{{ d|day(lang) }}``, ``{{ c|drug_class(lang) }}``."""
-    environment.filters.update(
-        {"number": number, "day": day, "month": month, "moment": moment, "drug_class": drug_class}
-    )
