@@ -50,7 +50,7 @@ from chem.library import (
     bundled_substances,
 )
 from chem.match import DEFAULT_POLICY, AnalogPolicy, match
-from chem.standardize import standardize_text
+from chem.standardize import Standardized, standardize_text
 
 VALIDATION = Path(__file__).resolve().parent.parent / "tests" / "data" / "validation"
 SPLIT_SEED = 20261204
@@ -90,7 +90,7 @@ def library_without(held_out: list[dict], cache_dir: Path | None = CACHE) -> Ref
     )
 
 
-def unknown_to(library: ReferenceLibrary, candidates: list[dict]) -> list[tuple[dict, object]]:
+def unknown_to(library: ReferenceLibrary, candidates: list[dict]) -> list[tuple[dict, Standardized]]:
     """Candidates (with their standardized form) that no substance of the library identifies, stereo aside."""
     found = []
     store = StandardizationCache(CACHE)

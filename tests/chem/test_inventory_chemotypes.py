@@ -119,7 +119,12 @@ def test_inventory_rows_are_sourced_readable_and_unique():
             mol = Chem.MolFromSmiles(row["smiles"])
             assert mol is not None, row["id"]
             assert Chem.MolToInchiKey(mol) == row["inchikey"], row["id"]
-            assert row["class"] in CLASSES or (row["class"] == "" and row["source_class"] in ("Unknown", "Plants & extracts"))
-            assert row["id"] in row["citation"].replace("line ", "amberNPS:") and "nps_classification.csv" in row["citation"]
+            assert row["class"] in CLASSES or (
+                row["class"] == "" and row["source_class"] in ("Unknown", "Plants & extracts")
+            )
+            assert (
+                row["id"] in row["citation"].replace("line ", "amberNPS:")
+                and "nps_classification.csv" in row["citation"]
+            )
             keys.add(row["inchikey"])
     assert len(keys) == len(rows)

@@ -65,12 +65,17 @@ GROUPS = {
     "Unknown": "",  # the EUDA group "Others": no drug class to agree with
     "Plants & extracts": "",
 }
-ERGOLINE = Chem.MolFromSmarts("[#6]1=[#6]2-c3cccc4[#7]cc(c34)-[#6]-[#6]-2-[#7]-[#6]-[#6]-1")
+# the ergoline ring system, any bond orders (2-oxo-2,3-dihydro metabolites included)
+ERGOLINE = Chem.MolFromSmarts(
+    "[#6]1~[#6]2~[#6]3~[#6]~[#6]~[#6]~[#6]4~[#7]~[#6]~[#6](~[#6]~3~4)~[#6]~[#6]~2~[#7]~[#6]~[#6]~1"
+)
 CLASSICAL_CANNABINOID = (
     # dibenzopyran (THC, HHC, HU-210, THCP): benzopyran with the gem-dimethyl ring fused to a carbocycle
     Chem.MolFromSmarts("c1cccc2c1-[#6;R2]1~[#6]~[#6]~[#6]~[#6]~[#6;R2]~1-[#6](-[CH3])(-[CH3])-[#8]-2"),
     # cannabidiol type: a 2,6-dioxygenated aryl (or its quinone) on a p-menthane ring
-    Chem.MolFromSmarts("[#8]~[#6]1~[#6]~[#6]~[#6]~[#6](~[#8])~[#6]~1-[#6;R1]1~[#6;R1]~[#6;R1]~[#6;R1]~[#6;R1]~[#6;R1]~1"),
+    Chem.MolFromSmarts(
+        "[#8]~[#6]1~[#6]~[#6]~[#6]~[#6](~[#8])~[#6]~1-[#6;R1]1~[#6;R1]~[#6;R1]~[#6;R1]~[#6;R1]~[#6;R1]~1"
+    ),
 )
 
 
