@@ -209,3 +209,16 @@ def test_a_us_temporary_order_hands_over_to_the_permanent_listing(library):
     assert [(c["instrument"], c["controlled_since"]) for c in permanent] == [
         ("Controlled Substances Act (21 CFR 1308.11)", "2022-04-07")
     ]
+
+
+def test_brazils_cyclopropyl_ketone_class_reaches_the_indazoles(library):
+    """Lista F2 item b.5 (B9): an indazol-3-yl tetramethylcyclopropyl ketone, on no list we bundle."""
+    indazole_ur144 = "CCCCCn1nc(C(=O)C2C(C)(C)C2(C)C)c2ccccc21"
+    brazil = match_text(indazole_ur144, library, jurisdiction="BR", as_of=date(2026, 1, 1))
+    assert brazil["verdict"] == "controlled"
+    (control,) = generic_controls(brazil, "BR")
+    assert control["definition"] == "br-f2-b5-cyclopropylmethanone-indoles-indazoles"
+    assert control["instrument"].startswith("Portaria SVS/MS 344/1998, Anexo I, Lista F2")
+    assert control["schedule"] == "F2"
+    # Canada's item 2(6) names indoles only: the indazole stays an analog there
+    assert match_text(indazole_ur144, library, jurisdiction="CA", as_of=date(2026, 1, 1))["verdict"] == "analog"
