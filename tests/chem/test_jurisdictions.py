@@ -160,7 +160,9 @@ def test_canadas_2c_phenethylamine_description_catches_a_2c_from_its_day_in_forc
     assert canada["verdict"] == "controlled" and canada["class"] == "phenethylamine"
     (control,) = generic_controls(canada, "CA")
     assert control["definition"] == "ca-cdsa-2c-phenethylamines-2-5-dialkoxy"
-    assert control["instrument"] == "Controlled Drugs and Substances Act, Schedule III, item 35 (2C-phenethylamines)"
+    assert (
+        control["instrument"] == "Controlled Drugs and Substances Act, Schedule III, item 35 (2C-phenethylamines)"
+    )
     assert (control["schedule"], control["controlled_since"]) == ("III", "2016-10-31")
     before = match_text(TWO_C_TFM, library, jurisdiction="CA", as_of=date(2016, 10, 30))
     assert before["verdict"] == "analog" and before["controls"] == []
