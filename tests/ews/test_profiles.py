@@ -358,14 +358,14 @@ def test_two_transactions_clustering_one_seizure_at_once_merge_instead_of_failin
 
     first = Session(engine)
     detection, parts = load(first, ids[1])
-    linker._cluster(first, detection, [first.get(Detection, ids[0])], parts)  # not committed yet
+    linker._cluster(first, detection, [ids[0]], parts)  # not committed yet
     failures: list[BaseException] = []
 
     def second() -> None:
         with Session(engine) as session:
             try:
                 detection, parts = load(session, ids[2])
-                linker._cluster(session, detection, [session.get(Detection, ids[0])], parts)
+                linker._cluster(session, detection, [ids[0]], parts)
                 session.commit()
             except BaseException as error:  # noqa: BLE001 - reported to the test
                 failures.append(error)
