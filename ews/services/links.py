@@ -219,10 +219,8 @@ class Linker:
         ON CONFLICT DO NOTHING and read back, and a cluster another transaction committed meanwhile
         is merged like any other."""
         ids = [detection.id, *linked]
-        clusters = self._clusters_of(session, ids)
-        if clusters:
-            target = clusters[0]
-        else:
+        target = self._locked_target(session, ids)
+        if target is None:
             main = next((c for c in components if is_main(c)), components[0])
             target = LinkCluster(
                 substance_key=main.skeleton_key,
@@ -252,6 +250,26 @@ class Linker:
         session.flush()
         self._summarise(session, target)
         return target
+
+    def _locked_target(self, session: Session, ids: list[str]) -> LinkCluster | None:
+        """The oldest cluster of these detections, its row locked before any member row refers to it.
+
+        Each member row takes a key-share lock on its cluster; two transactions that both added
+        members and then both asked for the row lock (to count) would wait for each other. Taking
+        the row lock first orders them. A cluster merged away meanwhile is looked up again."""
+        for _ in range(5):
+            clusters = self._clusters_of(session, ids)
+            if not clusters:
+                return None
+            locked = session.exec(
+                select(LinkCluster)
+                .where(LinkCluster.id == clusters[0].id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            ).first()
+            if locked is not None:
+                return locked
+        raise RuntimeError(f"the clusters of detections {ids[:3]} kept being merged away while linking")
 
     @staticmethod
     def _clusters_of(session: Session, ids: list[str]) -> list[LinkCluster]:
