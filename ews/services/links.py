@@ -143,20 +143,17 @@ def _insert(session: Session):
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
-LINK_ROWS_PER_STATEMENT = 200
-
-
 def _store_links(session: Session, links: list[dict[str, Any]]) -> None:
-    """Store links in a few multi-row statements (a new detection may link to hundreds of others)."""
+    """Store links in one batched statement (a new detection may link to hundreds of others)."""
     table = DetectionLink.__table__  # type: ignore[attr-defined]
-    for start in range(0, len(links), LINK_ROWS_PER_STATEMENT):
-        statement = _insert(session)(table).values(links[start : start + LINK_ROWS_PER_STATEMENT])
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["detection_a", "detection_b"],
-                set_={name: statement.excluded[name] for name in ("score", "parts", "shared", "method")},
-            )
-        )
+    statement = _insert(session)(table)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["detection_a", "detection_b"],
+            set_={name: statement.excluded[name] for name in ("score", "parts", "shared", "method")},
+        ),
+        links,
+    )
 
 
 def _day(value: date | datetime | str) -> date:
