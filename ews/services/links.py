@@ -110,7 +110,7 @@ def candidates(session: Session, detection: Detection, keys: set[str]) -> list[t
 
     Only the columns a profile is made of are read, not the match evidence, which is large."""
     main_component = (
-        sa_select(DetectionComponent.id)
+        sa_select(col(DetectionComponent.id))
         .where(
             col(DetectionComponent.detection_id) == Detection.id,
             col(DetectionComponent.skeleton_key).in_(sorted(keys)),
@@ -296,7 +296,7 @@ class Linker:
                 func.max(case((undated, col(Detection.created_at)))),
             )
             .join(ClusterMember, col(ClusterMember.detection_id) == Detection.id)
-            .where(ClusterMember.cluster_id == cluster.id)
+            .where(col(ClusterMember.cluster_id) == cluster.id)
             .group_by(col(Detection.country))
         ).all()
         dates = [_day(value) for _, _, *bounds in rows for value in bounds if value is not None]
