@@ -134,7 +134,7 @@ def submit(
         # The chemistry runs outside any transaction: it is the slow part.
         components = _identified_components(payload, identifier)
     except Problem:
-        # a structure that cannot be read, or no library yet: a retry of a stored detection is still answered
+        # no library yet (or a structure the chemistry refuses): a retry of a stored detection is still answered
         if key or payload.external_ref:
             with Session(reader_of(engine), expire_on_commit=False) as session:
                 earlier = _existing(session, principal.organisation_id, key, payload.external_ref)
