@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -61,8 +62,6 @@ def mixtures(count: int, seed: int = 11) -> list[list[str]]:
 def prepare(url: str, cache: str) -> str:
     upgrade(url)
     engine = engine_for(url)
-    from pathlib import Path
-
     load_bundled(engine, Path(cache))
     with session_scope(engine) as session:
         lab = create_organisation(session, "bench lab", "lab", "CO")
@@ -98,6 +97,68 @@ def serve(url: str, port: int) -> subprocess.Popen:
             time.sleep(0.2)
     process.kill()
     raise RuntimeError("ews serve did not start")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (Linux /proc; 0 where unreadable)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _tree(pid: int) -> list[int]:
+    """A process and its descendants (the uvicorn supervisor and its workers)."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            children = []
+        pending += [int(c) for c in children]
+    return found
+
+
+class CpuMeter:
+    """CPU seconds spent by the server's processes and by the PostgreSQL backends serving its database.
+
+    Throughput on a shared machine moves with everyone else's load; the CPU a detection costs
+    moves much less, and says what the two cores could carry alone."""
+
+    def __init__(self, server: subprocess.Popen, url: str | None) -> None:
+        self.server = server
+        self.url = url
+
+    def _backends(self) -> list[int]:
+        if self.url is None:
+            return []
+        engine = create_engine(self.url)
+        try:
+            with engine.connect() as connection:
+                rows = connection.execute(
+                    text(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+                return [row[0] for row in rows]
+        finally:
+            engine.dispose()
+
+    def sample(self) -> dict[str, dict[int, float]]:
+        return {
+            "server": {pid: _cpu_seconds(pid) for pid in _tree(self.server.pid)},
+            "database": {pid: _cpu_seconds(pid) for pid in self._backends()},
+        }
+
+    @staticmethod
+    def spent(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+        return {
+            part: sum(seconds - before[part].get(pid, 0.0) for pid, seconds in after[part].items())
+            for part in after
+        }
 
 
 def load(port: int, key: str, seconds: float, clients: int) -> tuple[int, list[float], int]:
@@ -158,9 +219,12 @@ def run(database: str, seconds: float, clients: int) -> None:
         key = prepare(url, f"{folder}/cache")
         port = 18000 + random.randint(0, 999)
         server = serve(url, port)
+        meter = CpuMeter(server, None if database == "sqlite" else url)
         try:
             load(port, key, 3, clients)  # warm-up: caches, connections
+            before = meter.sample()
             count, latencies, errors = load(port, key, seconds, clients)
+            cpu = CpuMeter.spent(before, meter.sample())
         finally:
             server.terminate()
             server.wait(timeout=20)
@@ -174,6 +238,9 @@ def run(database: str, seconds: float, clients: int) -> None:
         f"{database:10s} {count / seconds:7.1f} detections/s   p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   "
         f"({count} in {seconds:g} s, {clients} clients, {errors} errors)"
     )
+    per = 1000 / max(count, 1)
+    database_cpu = f", PostgreSQL {cpu['database'] * per:5.1f}" if database != "sqlite" else ""
+    print(f"{'':10s} CPU per detection (ms): server {cpu['server'] * per:5.1f}{database_cpu}")
 
 
 def main() -> None:

@@ -91,6 +91,24 @@ class KeyCache:
         self._entries: dict[str, tuple[float, Principal | None]] = {}
         self._touched: dict[str, float] = {}
 
+    def cached(self, token: str) -> tuple[bool, Principal | None]:
+        """(True, the answer) when :meth:`lookup` would answer from memory alone, without the database."""
+        cached = self._entries.get(hash_key(token))
+        now = time.monotonic()
+        if not cached or now - cached[0] >= self.ttl:
+            return False, None
+        principal = cached[1]
+        if principal is None:
+            return True, None
+        if principal.expires_at is not None and principal.expires_at <= utcnow():
+            return True, None
+        if (
+            principal.key_id is not None
+            and now - self._touched.get(principal.key_id, -LAST_USED_EVERY) >= LAST_USED_EVERY
+        ):
+            return False, None  # its last-used time is due: lookup writes it
+        return True, principal
+
     def lookup(self, engine: Engine, token: str) -> Principal | None:
         digest = hash_key(token)
         now = time.monotonic()

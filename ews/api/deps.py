@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from ews.auth import KeyCache, Principal
 from ews.config import Settings
@@ -31,7 +32,11 @@ class Node:
     detection_listeners: list = field(default_factory=list)
 
 
-def node(request: Request) -> Node:
+# The dependencies below that never block are ``async``: FastAPI runs a plain ``def`` dependency
+# in the thread pool, a hop to another thread and back for every one of them on every request.
+
+
+async def node(request: Request) -> Node:
     return request.app.state.node
 
 
@@ -55,20 +60,23 @@ def _bearer(request: Request) -> str | None:
     return token.strip()
 
 
-def optional_principal(request: Request, node: Node = Depends(node)) -> Principal | None:
+async def optional_principal(request: Request, node: Node = Depends(node)) -> Principal | None:
     """The caller: an API key, or for reads only, the person signed in to the pages of this node.
 
     A page's charts fetch the API with the browser's session cookie, so a signed-in analyst sees
     there what the API shows their role; writes still need a key (a cookie alone never changes state).
+    A key answered from the cache costs no thread; one that needs the database is looked up in one.
     """
     token = _bearer(request)
     if token is None:
         if request.method in ("GET", "HEAD"):
             from ews.web.session import current_user
 
-            return current_user(request)
+            return await run_in_threadpool(current_user, request)
         return None
-    principal = node.keys.lookup(reader_of(node.engine), token)
+    cached, principal = node.keys.cached(token)
+    if not cached:
+        principal = await run_in_threadpool(node.keys.lookup, reader_of(node.engine), token)
     if principal is None:
         raise Problem(
             401, "Unauthorized", "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
@@ -76,7 +84,7 @@ def optional_principal(request: Request, node: Node = Depends(node)) -> Principa
     return principal
 
 
-def principal(found: Principal | None = Depends(optional_principal)) -> Principal:
+async def principal(found: Principal | None = Depends(optional_principal)) -> Principal:
     if found is None:
         raise Problem(
             401,
@@ -90,7 +98,7 @@ def principal(found: Principal | None = Depends(optional_principal)) -> Principa
 def require(*roles: str):
     """A dependency admitting keys that hold at least one of ``roles``."""
 
-    def check(found: Principal = Depends(principal)) -> Principal:
+    async def check(found: Principal = Depends(principal)) -> Principal:
         if not found.has(*roles):
             raise Problem(403, "Forbidden", f"this needs a key with one of the roles: {', '.join(roles)}")
         return found

@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, and_, func, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -72,14 +73,15 @@ def _others(session: Session, skeleton: str, detection: Detection):
     )
 
 
-def _recent_in_region(session: Session, skeleton: str, detection: Detection, window_days: int) -> int:
+def _recent_in_region(skeleton: str, detection: Detection, window_days: int):
+    """The number of detections of the substance in the detection's region within the window (a query)."""
     reference = detection.seized_on or detection.created_at.date()
     start = reference - timedelta(days=window_days)
     start_at = datetime(start.year, start.month, start.day, tzinfo=detection.created_at.tzinfo)
     region = (
         col(Detection.region).is_(None) if detection.region is None else col(Detection.region) == detection.region
     )
-    count = session.exec(
+    return (
         select(func.count(func.distinct(Detection.id)))
         .join(DetectionComponent, col(DetectionComponent.detection_id) == Detection.id)
         .where(
@@ -91,8 +93,21 @@ def _recent_in_region(session: Session, skeleton: str, detection: Detection, win
                 and_(col(Detection.seized_on).is_(None), col(Detection.created_at) >= start_at),
             ),
         )
+    )
+
+
+def history(session: Session, skeleton: str, detection: Detection, window_days: int) -> tuple[bool, bool, int]:
+    """What the network has seen of a substance besides this detection, in one round trip:
+    (first in the network, first in the detection's country, detections in its region within the window)."""
+    others = _others(session, skeleton, detection)
+    seen, seen_in_country, recent = session.execute(
+        sa_select(
+            others.exists(),
+            others.where(Detection.country == detection.country).exists(),
+            _recent_in_region(skeleton, detection, window_days).scalar_subquery(),
+        )
     ).one()
-    return int(count)
+    return not seen, not seen_in_country, int(recent or 0)
 
 
 def _controlled_since_year(match: dict) -> int | None:
@@ -226,14 +241,9 @@ class Alerting:
         first_in_network = first_in_country = False
         recent = 0
         if concern:
-            first_in_network = session.exec(_others(session, skeleton, detection).limit(1)).first() is None
-            first_in_country = first_in_network or (
-                session.exec(
-                    _others(session, skeleton, detection).where(Detection.country == detection.country).limit(1)
-                ).first()
-                is None
+            first_in_network, first_in_country, recent = history(
+                session, skeleton, detection, self.cluster.window_days
             )
-            recent = _recent_in_region(session, skeleton, detection, self.cluster.window_days)
         sold_as = _sold_as(detection)
         names = self.library_names(component)
         return ComponentFacts(

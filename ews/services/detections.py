@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from ews.audit import audit
 from ews.auth import Principal
-from ews.db import session_scope
+from ews.db import reader_of, session_scope
 from ews.models import Alert, Detection, DetectionComponent
 from ews.problems import Problem, field_error, invalid, not_found
 from ews.schemas import DetectionIn
@@ -121,15 +121,26 @@ def submit(
     idempotency_key: str | None,
     listeners: Sequence[DetectionListener] = (),
 ) -> Stored:
-    """Store a detection once: a retry with the same key returns the first one."""
+    """Store a detection once: a retry with the same key returns the first one.
+
+    One transaction and no read before it: the unique keys (organisation with
+    Idempotency-Key, organisation with external_ref) answer whether this is a
+    retry, by refusing the insert. A retry is rare; a look-up before every
+    first submission would cost each of them a connection and three round trips.
+    """
     digest = request_hash(payload)
     key = idempotency_key or None
-    with session_scope(engine) as session:
-        earlier = _existing(session, principal.organisation_id, key, payload.external_ref)
-        if earlier is not None:
-            return _replay(session, earlier, digest)
-    # The chemistry runs outside any transaction: it is the slow part.
-    components = _identified_components(payload, identifier)
+    try:
+        # The chemistry runs outside any transaction: it is the slow part.
+        components = _identified_components(payload, identifier)
+    except Problem:
+        # no library yet (or a structure the chemistry refuses): a retry of a stored detection is still answered
+        if key or payload.external_ref:
+            with Session(reader_of(engine), expire_on_commit=False) as session:
+                earlier = _existing(session, principal.organisation_id, key, payload.external_ref)
+                if earlier is not None:
+                    return _replay(session, earlier, digest)
+        raise
     sample = payload.sample
     detection = Detection(
         organisation_id=principal.organisation_id,
@@ -151,14 +162,13 @@ def submit(
         notes=payload.notes,
         appearance=sample.appearance.model_dump(exclude_none=True) if sample.appearance else {},
     )
+    for component in components:
+        component.detection_id = detection.id
     try:
         with session_scope(engine) as session:
             session.add(detection)
-            session.flush()
-            for component in components:
-                component.detection_id = detection.id
-                session.add(component)
-            session.flush()
+            session.add_all(components)
+            session.flush()  # a retry stops here, on a unique key
             audit(
                 session,
                 "detection.create",
@@ -171,7 +181,7 @@ def submit(
             for listener in listeners:
                 listener(session, detection, components)
     except IntegrityError:
-        # A concurrent submission with the same key won the race: answer with its detection.
+        # A retry, or a concurrent submission with the same key that won the race: answer with its detection.
         with session_scope(engine) as session:
             earlier = _existing(session, principal.organisation_id, key, payload.external_ref)
             if earlier is None:

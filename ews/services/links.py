@@ -11,10 +11,10 @@ same listener, so links cross the federation on the shared fields only.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import or_, update
+from sqlalchemy import case, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -65,7 +65,11 @@ def is_main(component: ProfileComponent) -> bool:
 
 
 def profile_of(detection: Detection, components: Iterable[ProfileComponent]) -> Profile:
-    appearance = detection.appearance or {}
+    return _profile(detection.appearance, components)
+
+
+def _profile(appearance: dict | None, components: Iterable[ProfileComponent]) -> Profile:
+    appearance = appearance or {}
     mass = appearance.get("mass_mg")
     items = []
     for c in components:
@@ -96,35 +100,67 @@ def _components_by_detection(session: Session, ids: list[str]) -> dict[str, list
     return result
 
 
-def _profile_rows(session: Session, ids: list[str]) -> dict[str, list[Any]]:
-    """The profile columns of these detections' components: not their match evidence, which is large."""
-    result: dict[str, list[Any]] = {i: [] for i in ids}
-    if ids:
-        query = sa_select(*PROFILE_COLUMNS).where(col(DetectionComponent.detection_id).in_(ids))
-        for row in session.execute(query).all():
-            result[row.detection_id].append(row)
-    return result
-
-
 def _names(components: Iterable[DetectionComponent]) -> dict[str, str]:
     return {c.skeleton_key: c.substance_name or c.name or c.formula for c in components}
 
 
-def candidates(session: Session, detection: Detection, keys: set[str]) -> list[Detection]:
-    """The most recent other detections with one of these substances as a main component."""
-    rows = session.exec(
-        select(Detection)
-        .join(DetectionComponent, col(DetectionComponent.detection_id) == Detection.id)
+def candidates(session: Session, detection: Detection, keys: set[str]) -> list[tuple[str, dict, list[Any]]]:
+    """The most recent other detections with one of these substances as a main component:
+    (id, appearance, profile columns of every component), newest first, in one query.
+
+    Only the columns a profile is made of are read, not the match evidence, which is large."""
+    main_component = (
+        sa_select(col(DetectionComponent.id))
         .where(
+            col(DetectionComponent.detection_id) == Detection.id,
             col(DetectionComponent.skeleton_key).in_(sorted(keys)),
             or_(col(DetectionComponent.role) == "active", col(DetectionComponent.role).is_(None)),
-            Detection.id != detection.id,
         )
-        .order_by(col(Detection.created_at).desc())
-        .limit(MAX_CANDIDATES * 2)
-    ).all()
-    unique = list({d.id: d for d in rows}.values())
-    return unique[:MAX_CANDIDATES]
+        .exists()
+    )
+    recent = (
+        sa_select(col(Detection.id).label("id"), col(Detection.appearance), col(Detection.created_at))
+        .where(col(Detection.id) != detection.id, main_component)
+        .order_by(col(Detection.created_at).desc(), col(Detection.id).desc())
+        .limit(MAX_CANDIDATES)
+        .subquery()
+    )
+    query = (
+        sa_select(recent.c.id, recent.c.appearance, *PROFILE_COLUMNS[1:])
+        .join(DetectionComponent, col(DetectionComponent.detection_id) == recent.c.id)
+        .order_by(recent.c.created_at.desc(), recent.c.id.desc(), col(DetectionComponent.position))
+    )
+    found: dict[str, tuple[str, dict, list[Any]]] = {}
+    for row in session.execute(query).all():
+        entry = found.get(row.id)
+        if entry is None:
+            entry = found[row.id] = (row.id, row.appearance, [])
+        entry[2].append(row)
+    return list(found.values())
+
+
+def _insert(session: Session):
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _store_links(session: Session, links: list[dict[str, Any]]) -> None:
+    """Store links in one batched statement (a new detection may link to hundreds of others)."""
+    table = DetectionLink.__table__  # type: ignore[attr-defined]
+    statement = _insert(session)(table)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["detection_a", "detection_b"],
+            set_={name: statement.excluded[name] for name in ("score", "parts", "shared", "method")},
+        ),
+        links,
+    )
+
+
+def _day(value: date | datetime | str) -> date:
+    """A seizure date, or the date of a creation time (SQLite may hand an aggregate back as text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if len(value) > 10 else date.fromisoformat(value)
+    return value.date() if isinstance(value, datetime) else value
 
 
 class Linker:
@@ -140,45 +176,48 @@ class Linker:
         profile = profile_of(detection, components)
         if profile.features < profiles.MIN_FEATURES:
             return
-        others = candidates(session, detection, main)
-        parts = _profile_rows(session, [o.id for o in others])
         names = _names(components)
-        linked: list[Detection] = []
-        for other in others:
-            other_components = parts[other.id]
+        linked: list[str] = []
+        links: list[dict[str, Any]] = []
+        now = utcnow()
+        for other_id, appearance, other_components in candidates(session, detection, main):
             if not any(is_main(c) and c.skeleton_key in main for c in other_components):
                 continue
-            link = profiles.compare(profile, profile_of(other, other_components))
+            link = profiles.compare(profile, _profile(appearance, other_components))
             if not link.linked:
                 continue
-            a, b = sorted((detection.id, other.id))
+            a, b = sorted((detection.id, other_id))
             shared = [names.get(key, key) for key in link.shared]
-            session.merge(
-                DetectionLink(
-                    detection_a=a, detection_b=b, score=link.score, parts=link.parts, shared=shared, method=METHOD
-                )
+            links.append(
+                {
+                    "detection_a": a,
+                    "detection_b": b,
+                    "score": link.score,
+                    "parts": link.parts,
+                    "shared": shared,
+                    "method": METHOD,
+                    "created_at": now,
+                }
             )
-            linked.append(other)
-        session.flush()
-        if linked:
+            linked.append(other_id)
+        if links:
+            _store_links(session, links)
             cluster = self._cluster(session, detection, linked, components)
             self._alert(session, cluster, detection, components)
 
     # --- clusters --------------------------------------------------------------------------------
 
     def _cluster(
-        self, session: Session, detection: Detection, linked: list[Detection], components: list[DetectionComponent]
+        self, session: Session, detection: Detection, linked: list[str], components: list[DetectionComponent]
     ) -> LinkCluster:
         """Join the detection and its linked ones into one cluster, merging clusters it bridges.
 
         Two submissions linking to one earlier detection may race: memberships are inserted with
         ON CONFLICT DO NOTHING and read back, and a cluster another transaction committed meanwhile
         is merged like any other."""
-        ids = [detection.id, *(d.id for d in linked)]
-        clusters = self._clusters_of(session, ids)
-        if clusters:
-            target = clusters[0]
-        else:
+        ids = [detection.id, *linked]
+        target = self._locked_target(session, ids)
+        if target is None:
             main = next((c for c in components if is_main(c)), components[0])
             target = LinkCluster(
                 substance_key=main.skeleton_key,
@@ -188,10 +227,9 @@ class Linker:
             )
             session.add(target)
             session.flush()
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         table = ClusterMember.__table__  # type: ignore[attr-defined]
         session.execute(
-            insert(table)
+            _insert(session)(table)
             .values([{"detection_id": i, "cluster_id": target.id} for i in ids])
             .on_conflict_do_nothing(index_elements=["detection_id"])
         )
@@ -210,33 +248,60 @@ class Linker:
         self._summarise(session, target)
         return target
 
+    def _locked_target(self, session: Session, ids: list[str]) -> LinkCluster | None:
+        """The oldest cluster of these detections, its row locked before any member row refers to it.
+
+        Each member row takes a key-share lock on its cluster; two transactions that both added
+        members and then both asked for the row lock (to count) would wait for each other. Taking
+        the row lock first orders them. A cluster merged away meanwhile is looked up again."""
+        for _ in range(5):
+            clusters = self._clusters_of(session, ids)
+            if not clusters:
+                return None
+            locked = session.exec(
+                select(LinkCluster)
+                .where(LinkCluster.id == clusters[0].id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            ).first()
+            if locked is not None:
+                return locked
+        raise RuntimeError(f"the clusters of detections {ids[:3]} kept being merged away while linking")
+
     @staticmethod
     def _clusters_of(session: Session, ids: list[str]) -> list[LinkCluster]:
         """The clusters these detections belong to, oldest first."""
-        cluster_ids = sorted(
-            set(
-                session.exec(
-                    select(ClusterMember.cluster_id).where(col(ClusterMember.detection_id).in_(ids))
-                ).all()
-            )
+        members = select(ClusterMember.cluster_id).where(col(ClusterMember.detection_id).in_(ids))
+        return list(
+            session.exec(
+                select(LinkCluster)
+                .where(col(LinkCluster.id).in_(members))
+                .order_by(col(LinkCluster.created_at), col(LinkCluster.id))
+            ).all()
         )
-        if not cluster_ids:
-            return []
-        clusters = list(session.exec(select(LinkCluster).where(col(LinkCluster.id).in_(cluster_ids))).all())
-        return sorted(clusters, key=lambda c: (c.created_at, c.id))
 
     @staticmethod
     def _summarise(session: Session, cluster: LinkCluster) -> None:
         # the cluster's row lock orders concurrent writers: whoever counts last counts everyone
         session.exec(select(LinkCluster.id).where(LinkCluster.id == cluster.id).with_for_update()).first()
-        rows = session.exec(
-            select(Detection)
+        # one row per country, not per member: a large cluster costs no more to count than a small one
+        undated = col(Detection.seized_on).is_(None)
+        rows = session.execute(
+            sa_select(
+                col(Detection.country),
+                func.count(),
+                func.min(Detection.seized_on),
+                func.max(Detection.seized_on),
+                func.min(case((undated, col(Detection.created_at)))),
+                func.max(case((undated, col(Detection.created_at)))),
+            )
             .join(ClusterMember, col(ClusterMember.detection_id) == Detection.id)
-            .where(ClusterMember.cluster_id == cluster.id)
+            .where(col(ClusterMember.cluster_id) == cluster.id)
+            .group_by(col(Detection.country))
         ).all()
-        dates = [d.seized_on or d.created_at.date() for d in rows]
-        cluster.size = len(rows)
-        cluster.countries = sorted({d.country for d in rows})
+        dates = [_day(value) for _, _, *bounds in rows for value in bounds if value is not None]
+        cluster.size = sum(count for _, count, *_ in rows)
+        cluster.countries = sorted(country for country, *_ in rows)
         cluster.first_seen = min(dates) if dates else None
         cluster.last_seen = max(dates) if dates else None
         cluster.updated_at = utcnow()

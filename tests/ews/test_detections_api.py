@@ -87,6 +87,23 @@ def test_a_key_reused_for_a_different_body_is_a_conflict(client, actors, setting
     assert count(settings.database_url, Detection) == 1
 
 
+def test_a_used_key_is_answered_by_the_stored_detection_without_a_second_write(client, actors, settings):
+    """A submission is one transaction and a retry is told by the unique keys refusing the insert:
+    the retry is answered with the stored detection, and nothing of it is kept (no second audit row)."""
+    headers = {**actors["lab_co"].headers, "Idempotency-Key": "retry-once"}
+    first = client.post("/api/v1/detections", json=detection("REF-7"), headers=headers)
+    assert first.status_code == 201
+    for _ in range(2):
+        again = client.post("/api/v1/detections", json=detection("REF-7"), headers=headers)
+        assert again.status_code == 200 and again.json() == first.json()
+    assert count(settings.database_url, Detection) == 1
+    with Session(engine_for(settings.database_url)) as session:
+        audit = session.exec(select(AuditEntry).where(AuditEntry.action == "detection.create")).all()
+        components = session.exec(select(DetectionComponent)).all()
+    assert [a.object_id for a in audit] == [first.json()["id"]]
+    assert len(components) == len(first.json()["components"])
+
+
 def test_another_lab_may_use_the_same_external_ref(client, actors, settings):
     assert (
         client.post("/api/v1/detections", json=detection("SHARED"), headers=actors["lab_co"].headers).status_code

@@ -358,14 +358,14 @@ def test_two_transactions_clustering_one_seizure_at_once_merge_instead_of_failin
 
     first = Session(engine)
     detection, parts = load(first, ids[1])
-    linker._cluster(first, detection, [first.get(Detection, ids[0])], parts)  # not committed yet
+    linker._cluster(first, detection, [ids[0]], parts)  # not committed yet
     failures: list[BaseException] = []
 
     def second() -> None:
         with Session(engine) as session:
             try:
                 detection, parts = load(session, ids[2])
-                linker._cluster(session, detection, [session.get(Detection, ids[0])], parts)
+                linker._cluster(session, detection, [ids[0]], parts)
                 session.commit()
             except BaseException as error:  # noqa: BLE001 - reported to the test
                 failures.append(error)
@@ -388,3 +388,77 @@ def test_two_transactions_clustering_one_seizure_at_once_merge_instead_of_failin
         members = session.exec(select(ClusterMember)).all()
     assert len(clusters) == 1 and clusters[0].size == 3
     assert sorted(m.detection_id for m in members) == sorted(ids)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_transactions_joining_one_cluster_at_once_do_not_deadlock(client, actors, settings):
+    """Both add members to one committed cluster, then both count it: the cluster's row lock is
+    taken before any member row refers to it, so the second waits instead of deadlocking.
+
+    Each transaction pauses before counting until the other has come as far, or waits on a lock.
+    Were the member rows written first, both would hold a key-share lock on the cluster row and
+    ask for its update lock: PostgreSQL would end one of them with "deadlock detected"."""
+    import threading
+
+    from sqlalchemy import text
+
+    from ews.models import ClusterMember, Detection, DetectionComponent, LinkCluster
+    from ews.services.links import Linker
+    from tests.support import wait_for
+
+    ids = [post(client, actors["lab_co"], tablet(f"JOIN-{n}", "CO", BATCH_A))["id"] for n in range(2)]
+    ids += [
+        post(client, actors["lab_co"], tablet(f"JOIN-{n + 2}", "CO", amounts, logo=logo))["id"]
+        for n, (amounts, logo) in enumerate(((BATCH_B, "Rolex"), ((90.0, 40.0, 0.9, 0.02, 0.7, 0.1), "Apple")))
+    ]
+    engine = client.app.state.node.engine
+    with Session(engine) as session:
+        members = {m.detection_id: m.cluster_id for m in session.exec(select(ClusterMember))}
+    assert set(members) == set(ids[:2]), "the first two form a cluster, the other two are in none"
+
+    arrived: set[str] = set()
+    finished: set[str] = set()
+    failures: list[BaseException] = []
+
+    def lock_waiting() -> bool:
+        with engine.connect() as probe:
+            waiting = probe.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            )
+            return bool(waiting.scalar())
+
+    class Pausing(Linker):
+        def _summarise(self, session, cluster):
+            me = threading.current_thread().name
+            arrived.add(me)
+            wait_for(lambda: (arrived | finished) - {me} or lock_waiting())
+            super()._summarise(session, cluster)
+
+    def join(detection_id: str) -> None:
+        try:
+            with Session(engine) as session:
+                detection = session.get(Detection, detection_id)
+                parts = list(
+                    session.exec(select(DetectionComponent).where(DetectionComponent.detection_id == detection_id))
+                )
+                Pausing()._cluster(session, detection, [ids[0]], parts)
+                session.commit()
+        except BaseException as error:  # noqa: BLE001 - reported to the test
+            failures.append(error)
+        finally:
+            finished.add(threading.current_thread().name)
+
+    threads = [threading.Thread(target=join, args=(i,), name=i) for i in ids[2:]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    with Session(engine) as session:
+        clusters = session.exec(select(LinkCluster)).all()
+        members = {m.detection_id: m.cluster_id for m in session.exec(select(ClusterMember))}
+    assert len(clusters) == 1 and clusters[0].size == 4
+    assert set(members) == set(ids) and set(members.values()) == {clusters[0].id}

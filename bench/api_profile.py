@@ -1,0 +1,156 @@
+"""Where the time of one detection goes: SQL statements per detection by table, and a profile.
+
+Drives ``POST /api/v1/detections`` in this process, one request after another,
+with the mixtures of ``bench.api_load``, on a fresh PostgreSQL database (or
+SQLite). After ``--warm`` requests (the network grows: links, clusters and
+alerts have history to read), it counts over ``--requests`` more the
+statements sent to the database per detection, grouped by statement and table,
+with the time spent in them; ``--profile`` adds a cProfile of the submission
+(``ews.services.detections.submit``), sorted by cumulative time.
+
+Statement counts do not depend on the machine's load; times do.
+
+Run: ``python -m bench.api_profile [--database postgresql|sqlite] [--warm 1500] [--requests 300] [--profile]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import random
+import re
+import tempfile
+import time
+import uuid
+from collections import Counter
+
+from sqlalchemy import create_engine, event, text
+
+from bench.api_load import mixtures, prepare
+
+
+def _label(statement: str) -> str:
+    """``SELECT detection``, ``INSERT INTO audit_log``: the verb and the first table."""
+    flat = " ".join(statement.split())
+    verb = re.match(r"(SELECT|INSERT INTO|UPDATE|DELETE FROM)\s+(.*)", flat)
+    if verb is None:
+        return flat[:40]
+    if verb.group(1) == "SELECT":
+        table = re.search(r" FROM (\w+)", flat)
+        return "SELECT " + (table.group(1) if table else flat[:40])
+    return f"{verb.group(1)} {verb.group(2).split()[0]}"
+
+
+def _body(mixture: list[str]) -> dict:
+    return {
+        "external_ref": f"profile-{uuid.uuid4().hex}",
+        "sample": {
+            "form": "powder",
+            "seized_on": "2026-11-01",
+            "country": "CO",
+            "region": random.choice(["Antioquia", "Valle del Cauca", "Bogotá"]),
+        },
+        "components": [{"smiles": s} for s in mixture],
+    }
+
+
+def run(database: str, warm: int, requests: int, profile: bool) -> None:
+    from fastapi.testclient import TestClient
+
+    folder = tempfile.mkdtemp()
+    admin = None
+    name = ""
+    if database == "sqlite":
+        url = f"sqlite:///{folder}/profile.db"
+    else:
+        admin = create_engine(
+            os.environ.get("EWS_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+            isolation_level="AUTOCOMMIT",
+        )
+        name = f"ews_profile_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        url = admin.url.set(database=name).render_as_string(hide_password=False)
+    os.environ.update(EWS_DATABASE_URL=url, EWS_SCHEDULER="off", EWS_DATA_DIR=folder)
+    try:
+        key = prepare(url, f"{folder}/cache")
+        from ews.api import detections as api
+        from ews.app import create_app
+        from ews.db import engine_for
+
+        app = create_app()
+        profiler = cProfile.Profile()
+        measuring = False
+        submit = api.service.submit
+
+        def profiled_submit(*args, **kwargs):
+            if not (measuring and profile):
+                return submit(*args, **kwargs)
+            profiler.enable()
+            try:
+                return submit(*args, **kwargs)
+            finally:
+                profiler.disable()
+
+        api.service.submit = profiled_submit
+        counts: Counter[str] = Counter()
+        seconds: Counter[str] = Counter()
+
+        @event.listens_for(engine_for(url), "before_cursor_execute")
+        def _started(connection, cursor, statement, parameters, context, executemany):
+            connection.info["statement_started"] = time.perf_counter()
+
+        @event.listens_for(engine_for(url), "after_cursor_execute")
+        def _done(connection, cursor, statement, parameters, context, executemany):
+            label = _label(statement)
+            counts[label] += 1
+            seconds[label] += time.perf_counter() - connection.info["statement_started"]
+
+        pool = mixtures(2000)
+        with TestClient(app) as client:
+            headers = {"Authorization": f"Bearer {key}"}
+            for i in range(warm):
+                assert (
+                    client.post("/api/v1/detections", json=_body(pool[i % len(pool)]), headers=headers).status_code
+                    == 201
+                )
+            counts.clear()
+            seconds.clear()
+            measuring = True
+            started, cpu = time.perf_counter(), time.process_time()
+            for i in range(warm, warm + requests):
+                response = client.post("/api/v1/detections", json=_body(pool[i % len(pool)]), headers=headers)
+                assert response.status_code == 201, response.text
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        api.service.submit = submit
+        engine_for(url).dispose()
+    finally:
+        if admin is not None:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    print(
+        f"{database}: {requests} detections after {warm}: {elapsed / requests * 1000:.1f} ms each, "
+        f"process CPU {cpu / requests * 1000:.1f} ms each, "
+        f"{sum(counts.values()) / requests:.2f} SQL statements per detection "
+        f"({sum(seconds.values()) / requests * 1000:.1f} ms in them)"
+    )
+    for label, count in counts.most_common():
+        print(f"  {count / requests:6.2f}  {seconds[label] / requests * 1000:6.2f} ms  {label}")
+    if profile:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--warm", type=int, default=1500, help="detections stored before counting")
+    parser.add_argument("--requests", type=int, default=300, help="detections counted")
+    parser.add_argument("--profile", action="store_true", help="also print a cProfile of the submission")
+    args = parser.parse_args()
+    run(args.database, args.warm, args.requests, args.profile)
+
+
+if __name__ == "__main__":
+    main()
