@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import time
 
 import httpx
 from fastapi.testclient import TestClient
@@ -12,6 +13,7 @@ from sqlalchemy import event
 from ews.app import create_app
 from ews.config import Settings
 from ews.db import engine_for
+from ews.services.ratelimit import WINDOW_SECONDS
 from tests.conftest import make_actor
 from tests.support import running
 
@@ -52,15 +54,21 @@ def test_cors_is_closed_by_default_and_opens_only_to_listed_origins(client, sett
 
 
 def test_rate_limits_hold_across_two_servers_on_one_database(settings):
-    lab = make_actor(settings.database_url, "lab", "CO")
     limited = settings.model_copy(update={"rate_limit_per_key": 5, "rate_limit_per_address": 1000})
     with running(create_app(limited)) as first, running(create_app(limited)) as second:
-        answers = [
-            httpx.get(f"{base}/api/v1/detections", headers=lab.headers, timeout=30).status_code
-            for base in (first, second, first, second, first)
-        ]
+        # The windows are whole minutes of the clock: six requests that straddle a minute's end
+        # are rightly all answered, so such an attempt is made again with a fresh key.
+        for _attempt in range(3):
+            lab = make_actor(settings.database_url, "lab", "CO")
+            started = int(time.time() // WINDOW_SECONDS)
+            answers = [
+                httpx.get(f"{base}/api/v1/detections", headers=lab.headers, timeout=30).status_code
+                for base in (first, second, first, second, first)
+            ]
+            refused = httpx.get(f"{second}/api/v1/detections", headers=lab.headers, timeout=30)
+            if int(time.time() // WINDOW_SECONDS) == started:
+                break
         assert answers == [200] * 5
-        refused = httpx.get(f"{second}/api/v1/detections", headers=lab.headers, timeout=30)
         assert refused.status_code == 429
         assert refused.headers["content-type"] == "application/problem+json"
         assert 1 <= int(refused.headers["retry-after"]) <= 60
