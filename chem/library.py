@@ -28,6 +28,7 @@ from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import rdkit
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
@@ -38,6 +39,8 @@ from chem.families import FamilyRule, load_families
 from chem.generic import GenericDefinition, load_definitions
 from chem.isomers import CLAUSE as POSITIONAL_ISOMERS
 from chem.read import iter_sdf, read_smiles
+from chem.screening import ScreenIndex, screen
+from chem.similarity import FingerprintIndex
 from chem.standardize import Standardized, from_standardized_smiles, standardize
 
 STATUSES = ("controlled", "precursor", "known", "excepted")
@@ -527,6 +530,75 @@ class ReferenceLibrary:
                 self.fingerprint_by_id[substance.id] = self.controlled_fps[-1]
 
     @cached_property
+    def controlled_index(self) -> FingerprintIndex:
+        """The fingerprints of :attr:`controlled`, packed for similarity search."""
+        return FingerprintIndex(self.controlled_fps)
+
+    def similar_controlled(
+        self, query_fp: DataStructs.ExplicitBitVect, threshold: float
+    ) -> list[tuple[float, Substance]]:
+        """(similarity, substance) of the controlled substances at least ``threshold`` similar, in library order."""
+        return [(score, self.controlled[i]) for i, score in self.controlled_index.at_least(query_fp, threshold)]
+
+    @cached_property
+    def _rule_screens(self) -> tuple[ScreenIndex, np.ndarray, np.ndarray]:
+        """The screens of every family pattern and definition core; which rule (families first) owns each;
+        and the rules without screens, which are always possible."""
+        screens, owners = [], []
+        unscreened = np.zeros(len(self.families) + len(self.definitions), dtype=bool)
+        for number, rule in enumerate(self.families):
+            unscreened[number] = not rule.screens
+            screens += rule.screens
+            owners += [number] * len(rule.screens)
+        for number, definition in enumerate(self.definitions, start=len(self.families)):
+            core_screen = definition._core_screen
+            unscreened[number] = core_screen is None
+            if core_screen is not None:
+                screens.append(core_screen)
+                owners.append(number)
+        return ScreenIndex(screens), np.array(owners, dtype=np.intp), unscreened
+
+    def possible_rules(
+        self, molecule_screen: DataStructs.ExplicitBitVect | None
+    ) -> tuple[list[FamilyRule], list[bool]]:
+        """The family rules that may match a molecule with this screen (:func:`chem.screening.screen`),
+        and for each definition whether its core may occur in it.
+
+        A rule left out has no pattern the molecule can contain, so its ``matching_atoms`` is None;
+        a definition marked False covers the molecule only through another tautomer, if at all.
+        """
+        index, owners, unscreened = self._rule_screens
+        possible = unscreened.copy()
+        possible[owners[index.possible(molecule_screen)]] = True
+        families = [rule for rule, ok in zip(self.families, possible.tolist(), strict=False) if ok]
+        return families, possible[len(self.families) :].tolist()
+
+    @cached_property
+    def _ester_ether_parent_screens(self) -> ScreenIndex:
+        """Screens of the controlled structures that an ester or ether could be cleaved back to.
+
+        ``match`` looks a cleaved fragment up by its flat SMILES among the controlled structures,
+        then by skeleton for a listing with an esters or ethers clause: such a fragment has the
+        structure of one of these (stereo aside) and is part of the ester or ether.
+        """
+        clauses = {"esters", "ethers"}
+        skeletons = {
+            s.standardized.skeleton_key
+            for s in self.substances
+            if s.standardized is not None and any(clauses & c.clauses for c in s.controls)
+        }
+        parents = [
+            screen(substances[0].standardized.mol)  # type: ignore[union-attr]
+            for substances in self.by_flat_smiles.values()
+            if substances[0].standardized.skeleton_key in skeletons  # type: ignore[union-attr]
+        ]
+        return ScreenIndex(parents)
+
+    def may_be_ester_or_ether(self, molecule_screen: DataStructs.ExplicitBitVect | None) -> bool:
+        """False only when no ester or ether of a controlled structure has this screen."""
+        return bool(self._ester_ether_parent_screens.possible(molecule_screen).any())
+
+    @cached_property
     def known_index(self) -> tuple[list[Substance], list[DataStructs.ExplicitBitVect]]:
         """Known non-controlled substances and their fingerprints, built when first asked for.
 
@@ -562,12 +634,15 @@ class ReferenceLibrary:
 
     def nearest_known(self, query_fp: DataStructs.ExplicitBitVect) -> tuple[float, Substance | None]:
         """The known substance most similar to a query, with its similarity."""
-        known, fingerprints = self.known_index
+        known, _ = self.known_index
         if not known:
             return 0.0, None
-        scores = DataStructs.BulkTanimotoSimilarity(query_fp, fingerprints)
-        best = max(range(len(scores)), key=scores.__getitem__)
-        return scores[best], known[best]
+        best, score = self.known_fingerprint_index.nearest(query_fp)
+        return score, known[best]
+
+    @cached_property
+    def known_fingerprint_index(self) -> FingerprintIndex:
+        return FingerprintIndex(self.known_index[1])
 
     @classmethod
     def build(

@@ -41,7 +41,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from rdkit import Chem, DataStructs
+from rdkit import Chem
 from rdkit.Chem import rdFingerprintGenerator, rdFMCS
 
 from chem import isomers
@@ -232,8 +232,12 @@ def _cleaved(mol: Chem.Mol, pattern: Chem.Mol) -> Iterable[Chem.Mol]:
                 yield fragment
 
 
-def _ester_ether_parents(std: Standardized, library: ReferenceLibrary, jurisdiction: str, as_of: date):
+def _ester_ether_parents(
+    std: Standardized, library: ReferenceLibrary, jurisdiction: str, as_of: date, molecule_screen=None
+):
     """Listed substances of which ``std`` is an ester or ether, where the listing's clauses say so."""
+    if not library.may_be_ester_or_ether(molecule_screen):
+        return  # no listed parent occurs in it (``molecule_screen``: the screen of ``std``)
     for kind, pattern in (("ester", _ESTER), ("ether", _ETHER)):
         clause = kind + "s"
         # one or two cleavages: heroin-like diesters and di-ethers of a listed diol
@@ -411,13 +415,11 @@ def _neighbours(
     """
     if not library.controlled:
         return []
-    scores = DataStructs.BulkTanimotoSimilarity(fingerprint(std.mol), library.controlled_fps)
     ranked = sorted(
         (
             (score, substance)
-            for score, substance in zip(scores, library.controlled, strict=True)
-            if score >= policy.reported_similarity
-            and any(
+            for score, substance in library.similar_controlled(fingerprint(std.mol), policy.reported_similarity)
+            if any(
                 c.status == "controlled" and c.applies_in(jurisdiction) and c.in_force_anywhere(as_of)
                 for c in substance.controls
             )
@@ -470,6 +472,7 @@ def match(
         )
 
     query = _resolve_by_name(std, library, name, warnings)
+    molecule_screen = screen(std.mol)  # one pattern fingerprint screens every rule and definition below
     identities = [i for i in _identities(query, library, warnings) if listed_by(i.substance)]
     controlled_here = precursor_here = known_here = False
     elsewhere: list[Substance] = []
@@ -501,7 +504,8 @@ def match(
 
     if not controlled_here:
         seen_parents: set[tuple[str, str]] = set()
-        for kind, substance, in_force in _ester_ether_parents(query, library, jurisdiction, as_of):
+        query_screen = molecule_screen if query is std else None
+        for kind, substance, in_force in _ester_ether_parents(query, library, jurisdiction, as_of, query_screen):
             if (kind, substance.id) in seen_parents:
                 continue
             seen_parents.add((kind, substance.id))
@@ -537,11 +541,11 @@ def match(
     generic_class: str | None = None
     decided_by_identity = controlled_here or precursor_here or known_here
     medicine = any(i.substance.category == "medicine" for i in identities)
-    molecule_screen = screen(std.mol)  # one pattern fingerprint screens every rule and definition below
-    for definition in library.definitions:
+    possible_families, possible_cores = library.possible_rules(molecule_screen)
+    for definition, core_possible in zip(library.definitions, possible_cores, strict=True):
         here = definition.jurisdiction == jurisdiction
-        if not here and decided_by_identity:
-            continue  # another country's law is evidence only where identity has not decided
+        if not here and (decided_by_identity or not core_possible):
+            continue  # another country's law is evidence only where identity has not decided and its core can occur
         # the legal answer tries every tautomer; evidence from elsewhere the drawn form only
         atoms = definition.covers(std.mol, std.skeleton_key, tautomers=here, molecule_screen=molecule_screen)
         if atoms is None:
@@ -585,7 +589,7 @@ def match(
     family_hits = []
     if policy.use_families:
         found_families = []
-        for rule in library.families:
+        for rule in possible_families:
             atoms = rule.matching_atoms(std.mol, molecule_screen)
             if atoms is not None:
                 found_families.append((rule, atoms))

@@ -10,8 +10,6 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy.exc import SQLAlchemyError
-
 EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2
 
 
@@ -74,17 +72,19 @@ def _load_library(args):
 
 def _database_library(settings):
     """(the library in the node's database or None, what to tell the user on stderr)."""
+    explicit = settings.database_origin in ("EWS_DATABASE_URL", "EWS_DATA_DIR")
+    found = explicit or settings.database_origin.startswith("found")
+    bundled_only = "reading only the bundled lists; national lists imported with `ews library import` are not used"
+    if not found:
+        return None, f"no node database here or above ({settings.database_origin}); {bundled_only}"
+    # imported only now: without a node database, `ews match` starts without SQLAlchemy
+    from sqlalchemy.exc import SQLAlchemyError
     from sqlmodel import Session
 
     from ews.db import engine_for
     from ews.migrate import display_url
     from ews.services.library import library_from_db
 
-    explicit = settings.database_origin in ("EWS_DATABASE_URL", "EWS_DATA_DIR")
-    found = explicit or settings.database_origin.startswith("found")
-    bundled_only = "reading only the bundled lists; national lists imported with `ews library import` are not used"
-    if not found:
-        return None, f"no node database here or above ({settings.database_origin}); {bundled_only}"
     where = display_url(settings.database_url)
     try:
         check_database(settings)
@@ -821,7 +821,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, DatabaseUnavailable) as error:
         print(f"ews {args.command}: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except SQLAlchemyError as error:
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as error:
+        # a database error can only come from a command that imported SQLAlchemy: `ews match` may not have
+        sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
+        if sqlalchemy_errors is None or not isinstance(error, sqlalchemy_errors.SQLAlchemyError):
+            raise
         from ews.migrate import display_url
 
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
@@ -830,8 +836,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_UNREADABLE
-    except BrokenPipeError:
-        return EXIT_OK
 
 
 if __name__ == "__main__":
