@@ -39,7 +39,7 @@ from chem.families import FamilyRule, load_families
 from chem.generic import GenericDefinition, load_definitions
 from chem.isomers import CLAUSE as POSITIONAL_ISOMERS
 from chem.read import iter_sdf, read_smiles
-from chem.screening import ScreenIndex, screen
+from chem.screening import SCREEN_BITS, ScreenIndex, screen
 from chem.similarity import FingerprintIndex
 from chem.standardize import Standardized, from_standardized_smiles, standardize
 
@@ -544,7 +544,8 @@ class ReferenceLibrary:
     def _rule_screens(self) -> tuple[ScreenIndex, np.ndarray, np.ndarray]:
         """The screens of every family pattern and definition core; which rule (families first) owns each;
         and the rules without screens, which are always possible."""
-        screens, owners = [], []
+        screens: list[DataStructs.ExplicitBitVect] = []
+        owners: list[int] = []
         unscreened = np.zeros(len(self.families) + len(self.definitions), dtype=bool)
         for number, rule in enumerate(self.families):
             unscreened[number] = not rule.screens
@@ -588,11 +589,25 @@ class ReferenceLibrary:
             if s.standardized is not None and any(clauses & c.clauses for c in s.controls)
         }
         parents = [
-            screen(substances[0].standardized.mol)  # type: ignore[union-attr]
+            substances[0].standardized
             for substances in self.by_flat_smiles.values()
-            if substances[0].standardized.skeleton_key in skeletons  # type: ignore[union-attr]
+            if substances[0].standardized is not None and substances[0].standardized.skeleton_key in skeletons
         ]
-        return ScreenIndex(parents)
+        # a pattern fingerprint costs about a millisecond: kept in the cache directory between runs
+        forms = "\n".join(p.smiles for p in parents)
+        key = hashlib.sha256(f"{rdkit.__version__}\n{forms}".encode()).hexdigest()[:20]
+        path = self.cache_dir / f"parent-screens-{key}.bin" if self.cache_dir else None
+        if path is not None and path.exists():
+            try:
+                words = np.frombuffer(path.read_bytes(), dtype="<u8")
+                if len(words) == len(parents) * SCREEN_BITS // 64:
+                    return ScreenIndex([], words.reshape(len(parents), SCREEN_BITS // 64))
+            except OSError:
+                pass  # unreadable: computed again below and rewritten
+        index = ScreenIndex([screen(p.mol) for p in parents])
+        if path is not None:
+            _write_atomically(path, index.words.tobytes())
+        return index
 
     def may_be_ester_or_ether(self, molecule_screen: DataStructs.ExplicitBitVect | None) -> bool:
         """False only when no ester or ether of a controlled structure has this screen."""

@@ -236,6 +236,8 @@ def _ester_ether_parents(
     std: Standardized, library: ReferenceLibrary, jurisdiction: str, as_of: date, molecule_screen=None
 ):
     """Listed substances of which ``std`` is an ester or ether, where the listing's clauses say so."""
+    if not any(map(std.mol.HasSubstructMatch, (_ESTER, _ETHER))):
+        return  # nothing to cleave
     if not library.may_be_ester_or_ether(molecule_screen):
         return  # no listed parent occurs in it (``molecule_screen``: the screen of ``std``)
     for kind, pattern in (("ester", _ESTER), ("ether", _ETHER)):

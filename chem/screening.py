@@ -26,9 +26,11 @@ from rdkit import Chem, DataStructs
 
 from chem.similarity import packed
 
+SCREEN_BITS = 2048
+
 
 def screen(mol: Chem.Mol) -> DataStructs.ExplicitBitVect:
-    return Chem.PatternFingerprint(mol)
+    return Chem.PatternFingerprint(mol, fpSize=SCREEN_BITS)
 
 
 def may_contain(
@@ -41,8 +43,11 @@ def may_contain(
 class ScreenIndex:
     """The screens of many queries, tested against a molecule's screen all at once."""
 
-    def __init__(self, query_screens: Sequence[DataStructs.ExplicitBitVect]) -> None:
-        self.words = packed(query_screens)
+    def __init__(
+        self, query_screens: Sequence[DataStructs.ExplicitBitVect], words: np.ndarray | None = None
+    ) -> None:
+        """From the screens, or from their ``words`` (:func:`chem.similarity.packed`) kept from an earlier run."""
+        self.words = packed(query_screens) if words is None else words
 
     def __len__(self) -> int:
         return len(self.words)
