@@ -45,20 +45,26 @@ def _jobs(value: str) -> int:
 
 
 def _cache_dir() -> Path:
-    """``EWS_CACHE_DIR`` as ews.config reads it, without importing pydantic: ``ews match`` starts faster."""
-    configured = os.environ.get("EWS_CACHE_DIR")
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "ews"
+    """``EWS_CACHE_DIR`` as ews.config reads it (any case), without importing pydantic: ``ews match`` starts faster."""
+    configured = {key.upper(): value for key, value in os.environ.items()}.get("EWS_CACHE_DIR")
+    return Path(configured) if configured is not None else Path.home() / ".cache" / "ews"
 
 
 def _load_library(args):
     """The --library file; else the node database's library (bundled + imported lists); else the bundled one."""
     from chem.library import LibraryError, ReferenceLibrary
+    from ews.nodepath import NOT_FOUND, database_configured, find_node_database
+
+    if args.bare and not args.library:
+        raise UsageError("--bare needs --library PATH")
+    if not (args.library or database_configured() or find_node_database()):
+        # no node database to read: nothing else is needed from the settings (and pydantic stays unloaded)
+        print(f"ews match: no node database here or above ({NOT_FOUND}); {_BUNDLED_ONLY}", file=sys.stderr)
+        return ReferenceLibrary.bundled(cache_dir=_cache_dir())
     from ews.config import get_settings
 
     settings = get_settings()
     cache_dir = settings.cache_dir
-    if args.bare and not args.library:
-        raise UsageError("--bare needs --library PATH")
     if args.library:
         try:
             return ReferenceLibrary.from_file(args.library, bare=args.bare, cache_dir=cache_dir)
@@ -70,11 +76,14 @@ def _load_library(args):
     return library or ReferenceLibrary.bundled(cache_dir=cache_dir)
 
 
+_BUNDLED_ONLY = "reading only the bundled lists; national lists imported with `ews library import` are not used"
+
+
 def _database_library(settings):
     """(the library in the node's database or None, what to tell the user on stderr)."""
     explicit = settings.database_origin in ("EWS_DATABASE_URL", "EWS_DATA_DIR")
     found = explicit or settings.database_origin.startswith("found")
-    bundled_only = "reading only the bundled lists; national lists imported with `ews library import` are not used"
+    bundled_only = _BUNDLED_ONLY
     if not found:
         return None, f"no node database here or above ({settings.database_origin}); {bundled_only}"
     # imported only now: without a node database, `ews match` starts without SQLAlchemy
