@@ -513,6 +513,7 @@ class ReferenceLibrary:
         self.controlled_fps: list = []
         self.fingerprint_by_id: dict[str, DataStructs.ExplicitBitVect] = {}
         self.positional_by_formula: dict[str, list[Substance]] = {}  # listings with a positional-isomer clause
+        self._in_force_cache: dict[tuple[str, date], np.ndarray] = {}
         for substance in self.substances:
             self.by_id.setdefault(substance.id, substance)
             std = substance.standardized
@@ -535,10 +536,30 @@ class ReferenceLibrary:
         return FingerprintIndex(self.controlled_fps)
 
     def similar_controlled(
-        self, query_fp: DataStructs.ExplicitBitVect, threshold: float
+        self, query_fp: DataStructs.ExplicitBitVect, threshold: float, among: np.ndarray | None = None
     ) -> list[tuple[float, Substance]]:
-        """(similarity, substance) of the controlled substances at least ``threshold`` similar, in library order."""
-        return [(score, self.controlled[i]) for i, score in self.controlled_index.at_least(query_fp, threshold)]
+        """(similarity, substance) of the controlled substances at least ``threshold`` similar, in library order;
+        only those where ``among`` (one flag for each of :attr:`controlled`) is true, when given."""
+        found = self.controlled_index.at_least(query_fp, threshold)
+        return [(score, self.controlled[i]) for i, score in found if among is None or among[i]]
+
+    def controlled_in_force(self, jurisdiction: str, on: date) -> np.ndarray:
+        """For each of :attr:`controlled`, whether a control of it binds ``jurisdiction`` on ``on``
+        (UN controls bind every party), worked out once per jurisdiction and day."""
+        key = (jurisdiction, on)
+        flags = self._in_force_cache.get(key)
+        if flags is None:
+            flags = np.array(
+                [
+                    any(c.status == "controlled" and c.in_force(jurisdiction, on) for c in s.controls)
+                    for s in self.controlled
+                ],
+                dtype=bool,
+            )
+            if len(self._in_force_cache) >= 64:  # a long-running service asks about a new day now and then
+                self._in_force_cache.clear()
+            self._in_force_cache[key] = flags
+        return flags
 
     @cached_property
     def _rule_screens(self) -> tuple[ScreenIndex, np.ndarray, np.ndarray]:

@@ -417,15 +417,9 @@ def _neighbours(
     """
     if not library.controlled:
         return []
+    in_force = library.controlled_in_force(jurisdiction, as_of)
     ranked = sorted(
-        (
-            (score, substance)
-            for score, substance in library.similar_controlled(fingerprint(std.mol), policy.reported_similarity)
-            if any(
-                c.status == "controlled" and c.applies_in(jurisdiction) and c.in_force_anywhere(as_of)
-                for c in substance.controls
-            )
-        ),
+        library.similar_controlled(fingerprint(std.mol), policy.reported_similarity, in_force),
         key=lambda pair: (-pair[0], pair[1].name),
     )
     unique: list[tuple[float, Substance]] = []

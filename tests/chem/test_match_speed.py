@@ -31,9 +31,19 @@ POLICY = replace(DEFAULT_POLICY, mcs_timeout_seconds=30.0)
 class PlainLibrary(ReferenceLibrary):
     """The library with its shortcuts taken out: each step done the straightforward way."""
 
-    def similar_controlled(self, query_fp, threshold):
+    def similar_controlled(self, query_fp, threshold, among=None):
         scores = DataStructs.BulkTanimotoSimilarity(query_fp, self.controlled_fps)
-        return [(score, s) for score, s in zip(scores, self.controlled, strict=True) if score >= threshold]
+        pairs = zip(scores, self.controlled, among if among is not None else [True] * len(scores), strict=True)
+        return [(score, s) for score, s, wanted in pairs if score >= threshold and wanted]
+
+    def controlled_in_force(self, jurisdiction, on):
+        return [
+            any(
+                c.status == "controlled" and c.applies_in(jurisdiction) and c.in_force_anywhere(on)
+                for c in s.controls
+            )
+            for s in self.controlled
+        ]
 
     def nearest_known(self, query_fp):
         known, fingerprints = self.known_index
