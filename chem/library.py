@@ -490,6 +490,12 @@ def _write_atomically(path: Path, data: bytes) -> None:
         pass  # a read-only cache directory only costs time
 
 
+def _ranks_by_name(substances: list[Substance]) -> np.ndarray:
+    """The place of each substance's name in Python's sort order (equal names, equal places)."""
+    places = {name: place for place, name in enumerate(sorted({s.name for s in substances}))}
+    return np.array([places[s.name] for s in substances], dtype=np.int64)
+
+
 # --- the library ----------------------------------------------------------------------------
 
 
@@ -542,6 +548,22 @@ class ReferenceLibrary:
         only those where ``among`` (one flag for each of :attr:`controlled`) is true, when given."""
         found = self.controlled_index.at_least(query_fp, threshold)
         return [(score, self.controlled[i]) for i, score in found if among is None or among[i]]
+
+    def controlled_by_similarity(self, query_fp: DataStructs.ExplicitBitVect) -> list[tuple[float, Substance]]:
+        """(similarity, substance) of every controlled substance, the most similar first, then by name:
+        ``sorted(zip(BulkTanimotoSimilarity(query_fp, controlled_fps), controlled), key=(-score, name))``."""
+        ranked = self.controlled_index.ranked(query_fp, self._name_ranks["controlled"])
+        return [(score, self.controlled[i]) for i, score in ranked]
+
+    def known_by_similarity(self, query_fp: DataStructs.ExplicitBitVect) -> list[tuple[float, Substance]]:
+        """The same over the known substances of :attr:`known_index`."""
+        known, _ = self.known_index
+        ranked = self.known_fingerprint_index.ranked(query_fp, self._name_ranks["known"])
+        return [(score, known[i]) for i, score in ranked]
+
+    @cached_property
+    def _name_ranks(self) -> dict[str, np.ndarray]:
+        return {"controlled": _ranks_by_name(self.controlled), "known": _ranks_by_name(self.known_index[0])}
 
     def controlled_in_force(self, jurisdiction: str, on: date) -> np.ndarray:
         """For each of :attr:`controlled`, whether a control of it binds ``jurisdiction`` on ``on``

@@ -72,6 +72,13 @@ class FingerprintIndex:
         scores = self.similarities(query)
         return [(int(i), float(scores[i])) for i in np.flatnonzero(scores >= threshold)]
 
+    def ranked(self, query: DataStructs.ExplicitBitVect, tie_order: np.ndarray) -> list[tuple[int, float]]:
+        """(index, similarity) of every fingerprint, the most similar first; equal similarities in
+        ``tie_order`` (a rank for each fingerprint), then in index order."""
+        scores = self.similarities(query)
+        order = np.lexsort((tie_order, -scores))
+        return list(zip(order.tolist(), scores[order].tolist(), strict=True))
+
     def nearest(self, query: DataStructs.ExplicitBitVect) -> tuple[int, float]:
         """(index, similarity) of the most similar fingerprint, the first of equals; (-1, 0.0) when empty."""
         if not len(self):

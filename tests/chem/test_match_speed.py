@@ -102,6 +102,19 @@ def test_packed_similarity_is_rdkits_to_the_last_bit(library, structures):
     assert score == max(plain) and best == plain.index(max(plain))
 
 
+def test_ranked_neighbours_come_in_the_order_of_a_plain_sort(library, structures):
+    known, known_fps = library.known_index
+    for std in structures[::7]:
+        query = fingerprint(std.mol)
+        for fast, substances, fingerprints in (
+            (library.controlled_by_similarity(query), library.controlled, library.controlled_fps),
+            (library.known_by_similarity(query), known, known_fps),
+        ):
+            scores = DataStructs.BulkTanimotoSimilarity(query, fingerprints)
+            plain = sorted(zip(scores, substances, strict=True), key=lambda pair: (-pair[0], pair[1].name))
+            assert [(score, s.id) for score, s in fast] == [(score, s.id) for score, s in plain]
+
+
 def test_an_empty_index_finds_nothing():
     query = fingerprint(Chem.MolFromSmiles("CCO"))
     assert FingerprintIndex([]).at_least(query, 0.0) == [] and FingerprintIndex([]).nearest(query) == (-1, 0.0)
