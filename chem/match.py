@@ -326,8 +326,9 @@ def shared_by_fingerprint(query_environments: dict[int, list[tuple[int, int]]], 
     A cheap stand-in for the MCS when the decision does not need one.
     """
     atoms: set[int] = set()
+    reference_bits = set(reference_fp.GetOnBits())  # one call, not one a bit
     for bit, found in query_environments.items():
-        if reference_fp.GetBit(bit):
+        if bit in reference_bits:
             atoms.update(atom for atom, radius in found if radius >= 1)
     return tuple(sorted(atoms))
 
@@ -352,9 +353,13 @@ class NeighbourEvidence:
         return shared / (self.query_atoms + self.reference_atoms - shared)
 
 
+_NITROGEN = Chem.MolFromSmarts("[#7]")
+
+
 def _has_nitrogen(mol: Chem.Mol, atoms: Iterable[int] | None = None) -> bool:
-    indices = range(mol.GetNumAtoms()) if atoms is None else atoms
-    return any(mol.GetAtomWithIdx(i).GetAtomicNum() == 7 for i in indices)
+    if atoms is None:
+        return mol.HasSubstructMatch(_NITROGEN)  # one call, not one an atom
+    return any(mol.GetAtomWithIdx(i).GetAtomicNum() == 7 for i in atoms)
 
 
 def neighbour_evidence(
