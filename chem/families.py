@@ -54,16 +54,11 @@ class FamilyRule:
             for index, pattern in enumerate(self.patterns)
             if not self.screens or may_contain(screen, self.screens[index])
         ]
-        if not candidates:
+        # the exclusions are searched only once a pattern has matched: most molecules match none
+        hit = next((found for found in map(mol.GetSubstructMatch, candidates) if found), None)
+        if hit is None or any(mol.HasSubstructMatch(excluded) for excluded in self.exclude):
             return None
-        for excluded in self.exclude:
-            if mol.HasSubstructMatch(excluded):
-                return None
-        for pattern in candidates:
-            hit = mol.GetSubstructMatch(pattern)
-            if hit:
-                return tuple(hit)
-        return None
+        return tuple(hit)
 
     def matches(self, mol: Chem.Mol) -> bool:
         return self.matching_atoms(mol) is not None

@@ -83,8 +83,8 @@ class Substituent:
         return {self.atom(i).GetAtomicNum() for i in self.atoms}
 
     def internal_bonds(self) -> Iterable[Chem.Bond]:
-        for bond in self.mol.GetBonds():
-            if bond.GetBeginAtomIdx() in self.atoms and bond.GetEndAtomIdx() in self.atoms:
+        for begin, end, bond in _graph(self.mol).bonds:
+            if begin in self.atoms and end in self.atoms:
                 yield bond
 
     def in_ring(self) -> bool:
@@ -112,6 +112,52 @@ class Substituent:
             if neighbor.GetIdx() in rest
         )
         return Substituent(self.mol, frozenset(rest), attachments)
+
+
+@dataclass(frozen=True)
+class _Graph:
+    """The bonds and neighbours of a molecule as plain tuples, read from RDKit once."""
+
+    bonds: tuple[tuple[int, int, Chem.Bond], ...]  # (begin atom, end atom, bond) in bond order
+    neighbours: tuple[tuple[int, ...], ...]  # of each atom, in RDKit's order
+    bond_types: dict[tuple[int, int], Chem.BondType]  # both ways round
+
+
+_GRAPH_CACHE: dict[int, tuple[Chem.Mol, _Graph]] = {}
+_GRAPH_CACHE_SIZE = 16
+_GRAPH_LOCK = threading.Lock()
+
+
+def _graph(mol: Chem.Mol) -> _Graph:
+    """The :class:`_Graph` of ``mol``, made once per molecule object.
+
+    Walking ``mol.GetBonds()`` or an atom's neighbours from Python costs several calls an
+    item, and a definition walks them again for every core match and every substituent.
+    The cache holds the molecule itself, so its ``id`` cannot be reused while cached.
+    """
+    with _GRAPH_LOCK:
+        cached = _GRAPH_CACHE.get(id(mol))
+    if cached is not None and cached[0] is mol:
+        graph = cached[1]
+        if len(graph.neighbours) == mol.GetNumAtoms() and len(graph.bonds) == mol.GetNumBonds():
+            return graph  # (a molecule edited since has other counts, and is read again)
+    bonds = tuple(
+        (bond.GetBeginAtomIdx(), bond.GetEndAtomIdx(), bond)
+        for bond in map(mol.GetBondWithIdx, range(mol.GetNumBonds()))
+    )
+    bond_types = {}
+    for begin, end, bond in bonds:
+        bond_types[begin, end] = bond_types[end, begin] = bond.GetBondType()
+    neighbours = tuple(
+        tuple(neighbor.GetIdx() for neighbor in mol.GetAtomWithIdx(index).GetNeighbors())
+        for index in range(mol.GetNumAtoms())
+    )
+    graph = _Graph(bonds, neighbours, bond_types)
+    with _GRAPH_LOCK:
+        while len(_GRAPH_CACHE) >= _GRAPH_CACHE_SIZE:
+            _GRAPH_CACHE.pop(next(iter(_GRAPH_CACHE)))
+        _GRAPH_CACHE[id(mol)] = (mol, graph)
+    return graph
 
 
 MAX_TAUTOMERS = 64
@@ -522,11 +568,18 @@ def _as_written(s: Substituent) -> str | None:
     return _fragment_smiles(s.mol, s.atoms, [s.attachments[0][1]])
 
 
+@cache
+def _template_sizes(templates: tuple[str, ...]) -> frozenset[int]:
+    """Atom counts of the templates, the ``*`` included."""
+    return frozenset(Chem.MolFromSmiles(t).GetNumAtoms() for t in templates)
+
+
 def _exactly(name: str, *templates: str) -> Callable[[Substituent], bool]:
     """A predicate true for exactly the groups ``templates`` (SMILES, ``*`` = attachment)."""
 
     def named(s: Substituent) -> bool:
-        if not _singly_attached(s):
+        # a group of another size cannot be written as a template: no SMILES to build
+        if len(s.atoms) + 1 not in _template_sizes(templates) or not _singly_attached(s):
             return False
         written = _as_written(s)
         return written is not None and written in {_canonical(t) for t in templates}
@@ -1609,12 +1662,12 @@ for _base, _sizes in (
 def _components(mol: Chem.Mol, atoms: frozenset[int] | set[int]) -> list[set[int]]:
     remaining = set(atoms)
     parts = []
+    neighbours = _graph(mol).neighbours
     while remaining:
         start = remaining.pop()
         part, frontier = {start}, [start]
         while frontier:
-            for neighbor in mol.GetAtomWithIdx(frontier.pop()).GetNeighbors():
-                index = neighbor.GetIdx()
+            for index in neighbours[frontier.pop()]:
                 if index in remaining:
                     remaining.remove(index)
                     part.add(index)
@@ -1698,8 +1751,8 @@ class GenericDefinition:
         core_atoms = set(match)
         site_of = {match[q]: s for q, s in self._site_of_query_atom.items()}
         # a bond between two core atoms that the core does not have is a modification too
-        for bond in mol.GetBonds():
-            a, b = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
+        graph = _graph(mol)
+        for a, b, _ in graph.bonds:
             if a in core_atoms and b in core_atoms:
                 qa, qb = match.index(a), match.index(b)
                 if (min(qa, qb), max(qa, qb)) not in self._core_bonds:
@@ -1708,10 +1761,9 @@ class GenericDefinition:
         for part in _components(mol, outside):
             attachments = []
             for index in part:
-                for neighbor in mol.GetAtomWithIdx(index).GetNeighbors():
-                    if neighbor.GetIdx() in core_atoms:
-                        bond = mol.GetBondBetweenAtoms(index, neighbor.GetIdx())
-                        attachments.append((index, neighbor.GetIdx(), bond.GetBondType()))
+                for neighbor in graph.neighbours[index]:
+                    if neighbor in core_atoms:
+                        attachments.append((index, neighbor, graph.bond_types[index, neighbor]))
             sites = [site_of.get(core_atom) for _, core_atom, _ in attachments]
             if any(site is None for site in sites):
                 return False

@@ -28,6 +28,7 @@ from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import rdkit
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
@@ -38,6 +39,8 @@ from chem.families import FamilyRule, load_families
 from chem.generic import GenericDefinition, load_definitions
 from chem.isomers import CLAUSE as POSITIONAL_ISOMERS
 from chem.read import iter_sdf, read_smiles
+from chem.screening import SCREEN_BITS, ScreenIndex, screen
+from chem.similarity import FingerprintIndex
 from chem.standardize import Standardized, from_standardized_smiles, standardize
 
 STATUSES = ("controlled", "precursor", "known", "excepted")
@@ -487,6 +490,12 @@ def _write_atomically(path: Path, data: bytes) -> None:
         pass  # a read-only cache directory only costs time
 
 
+def _ranks_by_name(substances: list[Substance]) -> np.ndarray:
+    """The place of each substance's name in Python's sort order (equal names, equal places)."""
+    places = {name: place for place, name in enumerate(sorted({s.name for s in substances}))}
+    return np.array([places[s.name] for s in substances], dtype=np.int64)
+
+
 # --- the library ----------------------------------------------------------------------------
 
 
@@ -510,6 +519,7 @@ class ReferenceLibrary:
         self.controlled_fps: list = []
         self.fingerprint_by_id: dict[str, DataStructs.ExplicitBitVect] = {}
         self.positional_by_formula: dict[str, list[Substance]] = {}  # listings with a positional-isomer clause
+        self._in_force_cache: dict[tuple[str, date], np.ndarray] = {}
         for substance in self.substances:
             self.by_id.setdefault(substance.id, substance)
             std = substance.standardized
@@ -525,6 +535,126 @@ class ReferenceLibrary:
                 self.controlled.append(substance)
                 self.controlled_fps.append(fingerprint(std.mol))
                 self.fingerprint_by_id[substance.id] = self.controlled_fps[-1]
+
+    @cached_property
+    def controlled_index(self) -> FingerprintIndex:
+        """The fingerprints of :attr:`controlled`, packed for similarity search."""
+        return FingerprintIndex(self.controlled_fps)
+
+    def similar_controlled(
+        self, query_fp: DataStructs.ExplicitBitVect, threshold: float, among: np.ndarray | None = None
+    ) -> list[tuple[float, Substance]]:
+        """(similarity, substance) of the controlled substances at least ``threshold`` similar, in library order;
+        only those where ``among`` (one flag for each of :attr:`controlled`) is true, when given."""
+        found = self.controlled_index.at_least(query_fp, threshold)
+        return [(score, self.controlled[i]) for i, score in found if among is None or among[i]]
+
+    def controlled_by_similarity(self, query_fp: DataStructs.ExplicitBitVect) -> list[tuple[float, Substance]]:
+        """(similarity, substance) of every controlled substance, the most similar first, then by name:
+        ``sorted(zip(BulkTanimotoSimilarity(query_fp, controlled_fps), controlled), key=(-score, name))``."""
+        ranked = self.controlled_index.ranked(query_fp, self._name_ranks["controlled"])
+        return [(score, self.controlled[i]) for i, score in ranked]
+
+    def known_by_similarity(self, query_fp: DataStructs.ExplicitBitVect) -> list[tuple[float, Substance]]:
+        """The same over the known substances of :attr:`known_index`."""
+        known, _ = self.known_index
+        ranked = self.known_fingerprint_index.ranked(query_fp, self._name_ranks["known"])
+        return [(score, known[i]) for i, score in ranked]
+
+    @cached_property
+    def _name_ranks(self) -> dict[str, np.ndarray]:
+        return {"controlled": _ranks_by_name(self.controlled), "known": _ranks_by_name(self.known_index[0])}
+
+    def controlled_in_force(self, jurisdiction: str, on: date) -> np.ndarray:
+        """For each of :attr:`controlled`, whether a control of it binds ``jurisdiction`` on ``on``
+        (UN controls bind every party), worked out once per jurisdiction and day."""
+        key = (jurisdiction, on)
+        flags = self._in_force_cache.get(key)
+        if flags is None:
+            flags = np.array(
+                [
+                    any(c.status == "controlled" and c.in_force(jurisdiction, on) for c in s.controls)
+                    for s in self.controlled
+                ],
+                dtype=bool,
+            )
+            if len(self._in_force_cache) >= 64:  # a long-running service asks about a new day now and then
+                self._in_force_cache.clear()
+            self._in_force_cache[key] = flags
+        return flags
+
+    @cached_property
+    def _rule_screens(self) -> tuple[ScreenIndex, np.ndarray, np.ndarray]:
+        """The screens of every family pattern and definition core; which rule (families first) owns each;
+        and the rules without screens, which are always possible."""
+        screens: list[DataStructs.ExplicitBitVect] = []
+        owners: list[int] = []
+        unscreened = np.zeros(len(self.families) + len(self.definitions), dtype=bool)
+        for number, rule in enumerate(self.families):
+            unscreened[number] = not rule.screens
+            screens += rule.screens
+            owners += [number] * len(rule.screens)
+        for number, definition in enumerate(self.definitions, start=len(self.families)):
+            core_screen = definition._core_screen
+            unscreened[number] = core_screen is None
+            if core_screen is not None:
+                screens.append(core_screen)
+                owners.append(number)
+        return ScreenIndex(screens), np.array(owners, dtype=np.intp), unscreened
+
+    def possible_rules(
+        self, molecule_screen: DataStructs.ExplicitBitVect | None
+    ) -> tuple[list[FamilyRule], list[bool]]:
+        """The family rules that may match a molecule with this screen (:func:`chem.screening.screen`),
+        and for each definition whether its core may occur in it.
+
+        A rule left out has no pattern the molecule can contain, so its ``matching_atoms`` is None;
+        a definition marked False covers the molecule only through another tautomer, if at all.
+        """
+        index, owners, unscreened = self._rule_screens
+        possible = unscreened.copy()
+        possible[owners[index.possible(molecule_screen)]] = True
+        families = [rule for rule, ok in zip(self.families, possible.tolist(), strict=False) if ok]
+        return families, possible[len(self.families) :].tolist()
+
+    @cached_property
+    def _ester_ether_parent_screens(self) -> ScreenIndex:
+        """Screens of the controlled structures that an ester or ether could be cleaved back to.
+
+        ``match`` looks a cleaved fragment up by its flat SMILES among the controlled structures,
+        then by skeleton for a listing with an esters or ethers clause: such a fragment has the
+        structure of one of these (stereo aside) and is part of the ester or ether.
+        """
+        clauses = {"esters", "ethers"}
+        skeletons = {
+            s.standardized.skeleton_key
+            for s in self.substances
+            if s.standardized is not None and any(clauses & c.clauses for c in s.controls)
+        }
+        parents = [
+            substances[0].standardized
+            for substances in self.by_flat_smiles.values()
+            if substances[0].standardized is not None and substances[0].standardized.skeleton_key in skeletons
+        ]
+        # a pattern fingerprint costs about a millisecond: kept in the cache directory between runs
+        forms = "\n".join(p.smiles for p in parents)
+        key = hashlib.sha256(f"{rdkit.__version__}\n{forms}".encode()).hexdigest()[:20]
+        path = self.cache_dir / f"parent-screens-{key}.bin" if self.cache_dir else None
+        if path is not None and path.exists():
+            try:
+                words = np.frombuffer(path.read_bytes(), dtype="<u8")
+                if len(words) == len(parents) * SCREEN_BITS // 64:
+                    return ScreenIndex([], words.reshape(len(parents), SCREEN_BITS // 64))
+            except OSError:
+                pass  # unreadable: computed again below and rewritten
+        index = ScreenIndex([screen(p.mol) for p in parents])
+        if path is not None:
+            _write_atomically(path, index.words.tobytes())
+        return index
+
+    def may_be_ester_or_ether(self, molecule_screen: DataStructs.ExplicitBitVect | None) -> bool:
+        """False only when no ester or ether of a controlled structure has this screen."""
+        return bool(self._ester_ether_parent_screens.possible(molecule_screen).any())
 
     @cached_property
     def known_index(self) -> tuple[list[Substance], list[DataStructs.ExplicitBitVect]]:
@@ -562,12 +692,15 @@ class ReferenceLibrary:
 
     def nearest_known(self, query_fp: DataStructs.ExplicitBitVect) -> tuple[float, Substance | None]:
         """The known substance most similar to a query, with its similarity."""
-        known, fingerprints = self.known_index
+        known, _ = self.known_index
         if not known:
             return 0.0, None
-        scores = DataStructs.BulkTanimotoSimilarity(query_fp, fingerprints)
-        best = max(range(len(scores)), key=scores.__getitem__)
-        return scores[best], known[best]
+        best, score = self.known_fingerprint_index.nearest(query_fp)
+        return score, known[best]
+
+    @cached_property
+    def known_fingerprint_index(self) -> FingerprintIndex:
+        return FingerprintIndex(self.known_index[1])
 
     @classmethod
     def build(

@@ -41,7 +41,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from rdkit import Chem, DataStructs
+from rdkit import Chem
 from rdkit.Chem import rdFingerprintGenerator, rdFMCS
 
 from chem import isomers
@@ -232,8 +232,14 @@ def _cleaved(mol: Chem.Mol, pattern: Chem.Mol) -> Iterable[Chem.Mol]:
                 yield fragment
 
 
-def _ester_ether_parents(std: Standardized, library: ReferenceLibrary, jurisdiction: str, as_of: date):
+def _ester_ether_parents(
+    std: Standardized, library: ReferenceLibrary, jurisdiction: str, as_of: date, molecule_screen=None
+):
     """Listed substances of which ``std`` is an ester or ether, where the listing's clauses say so."""
+    if not any(map(std.mol.HasSubstructMatch, (_ESTER, _ETHER))):
+        return  # nothing to cleave
+    if not library.may_be_ester_or_ether(molecule_screen):
+        return  # no listed parent occurs in it (``molecule_screen``: the screen of ``std``)
     for kind, pattern in (("ester", _ESTER), ("ether", _ETHER)):
         clause = kind + "s"
         # one or two cleavages: heroin-like diesters and di-ethers of a listed diol
@@ -320,8 +326,9 @@ def shared_by_fingerprint(query_environments: dict[int, list[tuple[int, int]]], 
     A cheap stand-in for the MCS when the decision does not need one.
     """
     atoms: set[int] = set()
+    reference_bits = set(reference_fp.GetOnBits())  # one call, not one a bit
     for bit, found in query_environments.items():
-        if reference_fp.GetBit(bit):
+        if bit in reference_bits:
             atoms.update(atom for atom, radius in found if radius >= 1)
     return tuple(sorted(atoms))
 
@@ -346,9 +353,13 @@ class NeighbourEvidence:
         return shared / (self.query_atoms + self.reference_atoms - shared)
 
 
+_NITROGEN = Chem.MolFromSmarts("[#7]")
+
+
 def _has_nitrogen(mol: Chem.Mol, atoms: Iterable[int] | None = None) -> bool:
-    indices = range(mol.GetNumAtoms()) if atoms is None else atoms
-    return any(mol.GetAtomWithIdx(i).GetAtomicNum() == 7 for i in indices)
+    if atoms is None:
+        return mol.HasSubstructMatch(_NITROGEN)  # one call, not one an atom
+    return any(mol.GetAtomWithIdx(i).GetAtomicNum() == 7 for i in atoms)
 
 
 def neighbour_evidence(
@@ -411,17 +422,9 @@ def _neighbours(
     """
     if not library.controlled:
         return []
-    scores = DataStructs.BulkTanimotoSimilarity(fingerprint(std.mol), library.controlled_fps)
+    in_force = library.controlled_in_force(jurisdiction, as_of)
     ranked = sorted(
-        (
-            (score, substance)
-            for score, substance in zip(scores, library.controlled, strict=True)
-            if score >= policy.reported_similarity
-            and any(
-                c.status == "controlled" and c.applies_in(jurisdiction) and c.in_force_anywhere(as_of)
-                for c in substance.controls
-            )
-        ),
+        library.similar_controlled(fingerprint(std.mol), policy.reported_similarity, in_force),
         key=lambda pair: (-pair[0], pair[1].name),
     )
     unique: list[tuple[float, Substance]] = []
@@ -470,6 +473,7 @@ def match(
         )
 
     query = _resolve_by_name(std, library, name, warnings)
+    molecule_screen = screen(std.mol)  # one pattern fingerprint screens every rule and definition below
     identities = [i for i in _identities(query, library, warnings) if listed_by(i.substance)]
     controlled_here = precursor_here = known_here = False
     elsewhere: list[Substance] = []
@@ -501,7 +505,8 @@ def match(
 
     if not controlled_here:
         seen_parents: set[tuple[str, str]] = set()
-        for kind, substance, in_force in _ester_ether_parents(query, library, jurisdiction, as_of):
+        query_screen = molecule_screen if query is std else None
+        for kind, substance, in_force in _ester_ether_parents(query, library, jurisdiction, as_of, query_screen):
             if (kind, substance.id) in seen_parents:
                 continue
             seen_parents.add((kind, substance.id))
@@ -537,11 +542,11 @@ def match(
     generic_class: str | None = None
     decided_by_identity = controlled_here or precursor_here or known_here
     medicine = any(i.substance.category == "medicine" for i in identities)
-    molecule_screen = screen(std.mol)  # one pattern fingerprint screens every rule and definition below
-    for definition in library.definitions:
+    possible_families, possible_cores = library.possible_rules(molecule_screen)
+    for definition, core_possible in zip(library.definitions, possible_cores, strict=True):
         here = definition.jurisdiction == jurisdiction
-        if not here and decided_by_identity:
-            continue  # another country's law is evidence only where identity has not decided
+        if not here and (decided_by_identity or not core_possible):
+            continue  # another country's law is evidence only where identity has not decided and its core can occur
         # the legal answer tries every tautomer; evidence from elsewhere the drawn form only
         atoms = definition.covers(std.mol, std.skeleton_key, tautomers=here, molecule_screen=molecule_screen)
         if atoms is None:
@@ -585,7 +590,7 @@ def match(
     family_hits = []
     if policy.use_families:
         found_families = []
-        for rule in library.families:
+        for rule in possible_families:
             atoms = rule.matching_atoms(std.mol, molecule_screen)
             if atoms is not None:
                 found_families.append((rule, atoms))

@@ -10,8 +10,6 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy.exc import SQLAlchemyError
-
 EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2
 
 
@@ -47,20 +45,26 @@ def _jobs(value: str) -> int:
 
 
 def _cache_dir() -> Path:
-    """``EWS_CACHE_DIR`` as ews.config reads it, without importing pydantic: ``ews match`` starts faster."""
-    configured = os.environ.get("EWS_CACHE_DIR")
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "ews"
+    """``EWS_CACHE_DIR`` as ews.config reads it (any case), without importing pydantic: ``ews match`` starts faster."""
+    configured = {key.upper(): value for key, value in os.environ.items()}.get("EWS_CACHE_DIR")
+    return Path(configured) if configured is not None else Path.home() / ".cache" / "ews"
 
 
 def _load_library(args):
     """The --library file; else the node database's library (bundled + imported lists); else the bundled one."""
     from chem.library import LibraryError, ReferenceLibrary
+    from ews.nodepath import NOT_FOUND, database_configured, find_node_database
+
+    if args.bare and not args.library:
+        raise UsageError("--bare needs --library PATH")
+    if not (args.library or database_configured() or find_node_database()):
+        # no node database to read: nothing else is needed from the settings (and pydantic stays unloaded)
+        print(f"ews match: no node database here or above ({NOT_FOUND}); {_BUNDLED_ONLY}", file=sys.stderr)
+        return ReferenceLibrary.bundled(cache_dir=_cache_dir())
     from ews.config import get_settings
 
     settings = get_settings()
     cache_dir = settings.cache_dir
-    if args.bare and not args.library:
-        raise UsageError("--bare needs --library PATH")
     if args.library:
         try:
             return ReferenceLibrary.from_file(args.library, bare=args.bare, cache_dir=cache_dir)
@@ -72,19 +76,24 @@ def _load_library(args):
     return library or ReferenceLibrary.bundled(cache_dir=cache_dir)
 
 
+_BUNDLED_ONLY = "reading only the bundled lists; national lists imported with `ews library import` are not used"
+
+
 def _database_library(settings):
     """(the library in the node's database or None, what to tell the user on stderr)."""
+    explicit = settings.database_origin in ("EWS_DATABASE_URL", "EWS_DATA_DIR")
+    found = explicit or settings.database_origin.startswith("found")
+    bundled_only = _BUNDLED_ONLY
+    if not found:
+        return None, f"no node database here or above ({settings.database_origin}); {bundled_only}"
+    # imported only now: without a node database, `ews match` starts without SQLAlchemy
+    from sqlalchemy.exc import SQLAlchemyError
     from sqlmodel import Session
 
     from ews.db import engine_for
     from ews.migrate import display_url
     from ews.services.library import library_from_db
 
-    explicit = settings.database_origin in ("EWS_DATABASE_URL", "EWS_DATA_DIR")
-    found = explicit or settings.database_origin.startswith("found")
-    bundled_only = "reading only the bundled lists; national lists imported with `ews library import` are not used"
-    if not found:
-        return None, f"no node database here or above ({settings.database_origin}); {bundled_only}"
     where = display_url(settings.database_url)
     try:
         check_database(settings)
@@ -821,7 +830,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, DatabaseUnavailable) as error:
         print(f"ews {args.command}: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except SQLAlchemyError as error:
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as error:
+        # a database error can only come from a command that imported SQLAlchemy: `ews match` may not have
+        sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
+        if sqlalchemy_errors is None or not isinstance(error, sqlalchemy_errors.SQLAlchemyError):
+            raise
         from ews.migrate import display_url
 
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
@@ -830,8 +845,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_UNREADABLE
-    except BrokenPipeError:
-        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -24,18 +24,7 @@ from typing import Any
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DATA_DIR_NAME = "var"
-DATABASE_FILE = "ews.db"
-
-
-def find_node_database(start: Path | None = None) -> Path | None:
-    """The nearest ``var/ews.db`` at or above ``start`` (the current directory), or None."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / DATA_DIR_NAME / DATABASE_FILE
-        if candidate.is_file():
-            return candidate
-    return None
+from ews.nodepath import DATA_DIR_NAME, DATABASE_FILE, NOT_FOUND, find_node_database
 
 
 def locate_database(data_dir: str | os.PathLike | None) -> tuple[str, str]:
@@ -47,7 +36,7 @@ def locate_database(data_dir: str | os.PathLike | None) -> tuple[str, str]:
     if found is not None:
         return f"sqlite:///{found}", f"found {DATA_DIR_NAME}/{DATABASE_FILE} above the current directory"
     path = Path.cwd().resolve() / DATA_DIR_NAME / DATABASE_FILE
-    return f"sqlite:///{path}", f"no {DATA_DIR_NAME}/{DATABASE_FILE} here or in a parent folder"
+    return f"sqlite:///{path}", NOT_FOUND
 
 
 class Settings(BaseSettings):

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -252,3 +253,31 @@ def test_match_jobs_2_gives_the_output_of_jobs_1_in_input_order(tmp_path, env):
     assert names == [line.split(",")[0] for line in body]
     refused = ews("match", "--file", str(table), "--jobs", "0", env=env, check=2)
     assert "argument --jobs: '0' is not a number of processes" in refused.stderr
+
+
+def test_match_without_a_node_database_starts_without_the_settings_or_sqlalchemy(tmp_path, cache_dir):
+    """The start-up of `ews match` is mostly imports: with no node database it needs neither."""
+    env = {k: v for k, v in os.environ.items() if k.upper() not in ("EWS_DATABASE_URL", "EWS_DATA_DIR")}
+    env["EWS_CACHE_DIR"] = str(cache_dir)
+    # run from a folder of its own (no node database above it), importing this checkout's ews
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    script = (
+        "import sys, ews.cli; code = ews.cli.main(['match', '--smiles', 'CCO', '--format', 'json']); "
+        "print(sorted(m for m in ('pydantic', 'pydantic_settings', 'sqlalchemy', 'sqlmodel') if m in sys.modules)); "
+        "sys.exit(code)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    *matched, loaded = result.stdout.splitlines()
+    assert lines("\n".join(matched))[0]["verdict"] == "known" and loaded == "[]", result.stderr
+    assert "no node database here or above (no var/ews.db here or in a parent folder)" in result.stderr
+    # a node database in a parent folder is still found and read (the settings are loaded then)
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "ews.db").write_bytes(b"")
+    found = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+    )
+    assert "pydantic" in found.stdout.splitlines()[-1]
