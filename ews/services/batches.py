@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from chem.read import iter_sdf
-from ews.problems import Problem, field_error, field_path, invalid
+from ews.problems import Problem, field_error, field_path, invalid, nul_paths
 from ews.schemas import DetectionIn
 
 # column -> (where it goes, what it holds); the order is the documented order
@@ -194,6 +194,11 @@ def rows_from_json(items: Sequence[Any]) -> list[Row]:
 def validate(row: Row, index: int) -> tuple[DetectionIn | None, list[dict]]:
     if row.body is None:
         return None, [field_error(f"[{index}]", row.error or "unreadable row")]
+    nul = nul_paths(row.body)  # a CSV or SDF inside an upload is not seen by ews.middleware.RefuseNul
+    if nul:
+        return None, [
+            field_error(f"[{index}].{path}", "holds a NUL character (U+0000)", "nul_character") for path in nul
+        ]
     try:
         return DetectionIn.model_validate(row.body), []
     except ValidationError as error:
