@@ -180,7 +180,17 @@ def unstorable_value(error: DataError) -> Problem:
     return invalid([field_error("body", f"a value cannot be stored: {reason}", "unstorable")])
 
 
+def unexpected(error: Exception) -> Problem:
+    """500 as problem details too: the kind of error is logged with the request id, never sent."""
+    logging.getLogger("ews.errors").error("unexpected %s", type(error).__name__, exc_info=error)
+    return Problem(500, "Internal server error", "the node could not answer this request; the error is logged")
+
+
 def install(app: FastAPI) -> None:
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception):
+        return problem_response(unexpected(error), request)
+
     @app.exception_handler(DataError)
     async def _data(request: Request, error: DataError):
         return problem_response(unstorable_value(error), request)

@@ -126,3 +126,21 @@ def test_the_openapi_document_says_errors_are_problem_details(client):
     created = paths["/api/v1/detections"]["post"]["responses"]["201"]["links"]
     target = paths["/api/v1/detections/{detection_id}"]["get"]["operationId"]
     assert created[target] == {"operationId": target, "parameters": {"detection_id": "$response.body#/id"}}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_unexpected_error_is_a_500_problem_without_the_cause(settings, actors, monkeypatch):
+    """A fault injected into the detection search: problem details, not text/plain, and no internals."""
+    from fastapi.testclient import TestClient
+
+    from ews.app import create_app
+    from ews.services import detections
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("SECRET-INTERNAL-STATE")
+
+    monkeypatch.setattr(detections, "search", broken)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        answer = problem(client.get("/api/v1/detections", headers=actors["lab_co"].headers), 500)
+        assert answer["title"] == "Internal server error" and "SECRET" not in str(answer)
+        assert client.get("/healthz").status_code == 200  # the node goes on
