@@ -5,6 +5,7 @@
 - ``?since=…&since=…`` silently used one of the values. Now 422 naming the parameter.
 - The OpenAPI document described errors as FastAPI's ``HTTPValidationError`` in application/json and
   no 401/403/404 at all, and metrics, Atom feeds, CAP and CSV as JSON.
+- Had anything still failed, the answer was Starlette's 500 in text/plain. Now problem details.
 """
 
 from __future__ import annotations
