@@ -93,7 +93,15 @@ def _techniques(text: str) -> list[str]:
 
 def rows_from_csv(text: str) -> list[Row]:
     """CSV rows (one component each) grouped into detections by external_ref."""
-    reader = csv.DictReader(io.StringIO(text))
+    # newline="": a lone carriage return ends a line, as in old Mac files, instead of failing the parse
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return _grouped_rows(reader)
+    except csv.Error as error:  # a cell over the csv module's size limit, a stray quote in strict files
+        raise invalid([field_error("file", f"after line {reader.line_num}: {error}", "csv_invalid")]) from None
+
+
+def _grouped_rows(reader: csv.DictReader) -> list[Row]:
     header = [(name or "").strip().lower() for name in reader.fieldnames or []]
     if not header:
         raise invalid([field_error("file", f"the CSV has no header line; accepted columns: {accepted_columns()}")])

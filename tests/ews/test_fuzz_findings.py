@@ -145,3 +145,19 @@ def test_an_unexpected_error_is_a_500_problem_without_the_cause(settings, actors
         answer = problem(client.get("/api/v1/detections", headers=actors["lab_co"].headers), 500)
         assert answer["title"] == "Internal server error" and "SECRET" not in str(answer)
         assert client.get("/healthz").status_code == 200  # the node goes on
+
+
+def test_a_csv_with_carriage_returns_only_is_read_line_by_line(client, actors):
+    """Lines ended by a lone CR (old spreadsheet exports) failed the csv module: 500."""
+    csv = "external_ref,country,smiles\rCR-1,CO,CCO\rCR-2,CO,CCCO\r"
+    headers = {**actors["lab_co"].headers, "Content-Type": "text/csv"}
+    answer = client.post("/api/v1/detections:batch", content=csv, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert [row["status"] for row in answer.json()["results"]] == [201, 201]
+
+
+def test_a_csv_cell_over_the_parser_limit_is_a_422_naming_the_file(client, actors):
+    csv = 'external_ref,country,smiles\nBIG-1,CO,"' + "C" * 200_000 + '"\n'
+    headers = {**actors["lab_co"].headers, "Content-Type": "text/csv"}
+    answer = problem(client.post("/api/v1/detections:batch", content=csv, headers=headers))
+    assert fields(answer) == ["file"] and "field larger than field limit" in answer["errors"][0]["message"]
