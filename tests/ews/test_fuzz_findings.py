@@ -161,3 +161,17 @@ def test_a_csv_cell_over_the_parser_limit_is_a_422_naming_the_file(client, actor
     headers = {**actors["lab_co"].headers, "Content-Type": "text/csv"}
     answer = problem(client.post("/api/v1/detections:batch", content=csv, headers=headers))
     assert fields(answer) == ["file"] and "field larger than field limit" in answer["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("from=0000-01", "from"),  # year 0 is no date: 500
+        ("from=9999-12&to=9999-12", "to"),  # the month after 9999-12 is no date: 500
+        ("to=0001-03", "to"),  # the default `from`, eleven months earlier, is no date: 500
+    ],
+)
+def test_an_indicator_month_outside_the_calendar_is_a_422(client, actors, query, field):
+    for path in ("/api/v1/indicators", "/api/v1/dashboard"):
+        answer = problem(client.get(f"{path}?{query}", headers=actors["regional"].headers))
+        assert field in fields(answer) and "1900-01 to 2999-12" in answer["errors"][0]["message"]
