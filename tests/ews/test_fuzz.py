@@ -8,7 +8,7 @@ details with `type`, `title`, `status` and `detail`. The stateful run follows th
 
 Bounded for CI and deterministic (derandomized): ``EWS_FUZZ_EXAMPLES`` (default 3 per operation, role and
 mode) and ``EWS_FUZZ_SCENARIOS`` (default 40 stateful scenarios) raise it locally, e.g.
-``EWS_FUZZ_EXAMPLES=200 EWS_FUZZ_SCENARIOS=300 pytest tests/ews/test_fuzz.py`` (docs/operating.md).
+``EWS_FUZZ_EXAMPLES=200 EWS_FUZZ_SCENARIOS=300 pytest tests/ews/test_fuzz.py`` (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import socket
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -25,6 +26,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.python.asgi import shutdown_lifespans
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -42,7 +44,7 @@ EXAMPLES = int(os.environ.get("EWS_FUZZ_EXAMPLES", "3"))
 SCENARIOS = int(os.environ.get("EWS_FUZZ_SCENARIOS", "40"))
 
 COUNTRY = {"lab": "CO", "authority": "CO", "regional": None, "admin": None}
-NEW_NITAZENE = "CCCCCOc1ccc(Cc2nc3cc([N+](=O)[O-])ccc3n2CCN2CCCCC2)cc1"  # unlisted: raises a draft alert
+NEW_NITAZENE = "CCCCCOc1ccc(Cc2nc3cc([N+](=O)[O-])ccc3n2CCN2CCCCC2)cc1"  # unlisted: raises an alert
 FENTANYL = "CCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1"
 
 PROBLEM_FIELDS = ("type", "title", "status", "detail")
@@ -102,7 +104,7 @@ def loopback_only(monkeypatch):
 
 
 @pytest.fixture
-def fuzzed(settings, loopback_only) -> FuzzedNode:
+def fuzzed(settings, loopback_only) -> Iterator[FuzzedNode]:
     """A node (rate limits off: the fuzzer is one busy client) with a key per role and data to find."""
     settings = settings.model_copy(update={"rate_limit_per_key": 0, "rate_limit_per_address": 0})
     url = settings.database_url
@@ -113,11 +115,12 @@ def fuzzed(settings, loopback_only) -> FuzzedNode:
     config = schemathesis.Config.from_dict({"phases": {"stateful": {"inference": {"algorithms": []}}}})
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
     _seed(schema, keys)
-    return FuzzedNode(schema, keys)
+    yield FuzzedNode(schema, keys)
+    shutdown_lifespans()  # schemathesis keeps each app it started alive until told: release this node
 
 
 def _seed(schema, keys: dict[str, str]) -> None:
-    """Detections (one raising a draft alert) and a subscription, so that ids in links lead somewhere."""
+    """Detections (one raising an alert) and a subscription, so that ids in links lead somewhere."""
     lab = {"Authorization": f"Bearer {keys['lab']}"}
     detections = schema["/api/v1/detections"]["POST"]
     for ref, smiles in (("FUZZ-1", NEW_NITAZENE), ("FUZZ-2", FENTANYL)):
