@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ews import problems, web
+from ews import openapi, problems, web
 from ews.api import (
     admin,
     alerts,
@@ -32,7 +32,7 @@ from ews.config import Settings, get_settings
 from ews.db import engine_for
 from ews.logs import configure as configure_logs
 from ews.metrics import LATENCY, REQUESTS
-from ews.middleware import RateLimit, RequestContext, SecurityHeaders
+from ews.middleware import RateLimit, RefuseNul, RequestContext, SecurityHeaders
 from ews.problems import Problem, problem_response
 from ews.services.alerting import Alerting
 from ews.services.feeds import FeedRecorder
@@ -150,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.node = node
     problems.install(app)
+    openapi.install(app)
     web.account.install(app)  # pages answer errors with HTML in the visitor's language
     for module in (
         health,
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.add_middleware(RefuseNul)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(
         RateLimit,

@@ -1,19 +1,21 @@
-"""ASGI middleware of a node: request ids and access logs, security headers, rate limits."""
+"""ASGI middleware of a node: request ids and access logs, security headers, rate limits, NUL characters."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import time
 import uuid
+from urllib.parse import parse_qsl
 
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ews.logs import request_id
 from ews.metrics import RATE_LIMITED
-from ews.problems import Problem, problem_response
+from ews.problems import Problem, field_error, invalid, nul_paths, problem_response
 from ews.services.ratelimit import RateLimiter
 
 access = logging.getLogger("ews.access")
@@ -140,3 +142,97 @@ class RateLimit:
                 await problem_response(problem)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+# Text a NUL character (U+0000) may not reach: PostgreSQL refuses it in text columns, and no name, id,
+# SMILES or note holds one. JSON writes it as the escape \u0000, forms as %00, CSV and SDF as the raw byte.
+_JSON_NUL = b"\\u0000"
+_FORM_NUL = b"%00"
+_TEXT_BODIES = (b"text/", b"chemical/")
+NUL_DETAIL = "a NUL character (U+0000) is not accepted in text"
+
+
+class RefuseNul:
+    """422 naming the field when a NUL character is in the path, a query parameter, a header or a text body.
+
+    JSON and text bodies (CSV, SDF) are read before the handler runs; compressed and multipart uploads
+    are left to the handlers, and a NUL that reaches the database is answered 422 by ``ews.problems``.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        errors = _nul_in_request_line(scope)
+        if errors:
+            await problem_response(invalid(errors, NUL_DETAIL))(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        content_type = headers.get(b"content-type", b"").lower()
+        if headers.get(b"content-encoding", b"identity").lower() != b"identity":
+            marker = None  # compressed: the bytes are not the text
+        elif b"json" in content_type:
+            marker = _JSON_NUL
+        elif content_type.startswith(b"application/x-www-form-urlencoded"):
+            marker = _FORM_NUL
+        elif content_type.startswith(_TEXT_BODIES):
+            marker = b"\x00"
+        else:
+            marker = None
+        if marker is None:
+            await self.app(scope, receive, send)
+            return
+        # Read the body first (the handler would buffer it anyway), then hand it on unchanged.
+        messages: list[Message] = []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+        errors = _nul_in_body(body, marker) if marker in body else []
+        if errors:
+            await problem_response(invalid(errors, NUL_DETAIL))(scope, receive, send)
+            return
+
+        async def replayed_receive() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replayed_receive, send)
+
+
+def _nul_in_body(body: bytes, marker: bytes) -> list[dict[str, str]]:
+    """Where a body's NUL characters are, as field errors: the JSON path, the form field or the line."""
+    if marker == _FORM_NUL:
+        names = [
+            name for name, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True) if "\x00" in value
+        ]
+        return [field_error(name, "holds a NUL character (U+0000)", "nul_character") for name in names[:20]]
+    if marker == b"\x00":
+        line = body.count(b"\n", 0, body.index(b"\x00")) + 1
+        return [field_error("body", f"line {line} holds a NUL character (U+0000)", "nul_character")]
+    try:  # "\\u0000" (an escaped backslash) is no NUL; malformed JSON is the handler's to explain
+        paths = nul_paths(json.loads(body))
+    except (ValueError, RecursionError):
+        return []
+    return [field_error(path or "body", "holds a NUL character (U+0000)", "nul_character") for path in paths]
+
+
+def _nul_in_request_line(scope: Scope) -> list[dict[str, str]]:
+    errors = []
+    if "\x00" in scope["path"]:
+        errors.append(field_error("path", "the path holds a NUL character (U+0000)", "nul_character"))
+    query = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in name or "\x00" in value:
+                errors.append(
+                    field_error(name.replace("\x00", "?"), "holds a NUL character (U+0000)", "nul_character")
+                )
+    for name, value in scope.get("headers", []):
+        if b"\x00" in value:
+            errors.append(field_error(name.decode("latin-1"), "the header holds a NUL character", "nul_character"))
+    return errors

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_BASE = "https://ews.dev/problems/"
@@ -75,6 +75,21 @@ def json_error(error: json.JSONDecodeError) -> dict[str, str]:
     return field_error(
         "body", f"malformed JSON at {json_position(error.doc, error.pos)}: {error.msg}", "json_invalid"
     )
+
+
+def nul_paths(value: object, path: str = "") -> list[str]:
+    """Where in a JSON document a string (a value, or an object's key) holds a NUL: components[0].name."""
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            found += [inner] if "\x00" in key else nul_paths(item, inner)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += nul_paths(item, f"{path}[{index}]")
+    return found[:20]
 
 
 def not_found(what: str, identifier: str) -> Problem:
@@ -154,7 +169,32 @@ def database_problem(error: DBAPIError) -> Problem:
     return Problem(503, "Service unavailable", detail, headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)})
 
 
+def unstorable_value(error: DataError) -> Problem:
+    """422 for a value the database refuses (a NUL character, a number out of its range): the input's fault.
+
+    Inputs are validated before they are stored; this answers what slips past (a NUL inside a
+    compressed upload, say) with the database's reason instead of a 500.
+    """
+    reason = str(error.orig or error).splitlines()[0][:200]
+    logging.getLogger("ews.db").warning("value refused by the database: %s", reason)
+    return invalid([field_error("body", f"a value cannot be stored: {reason}", "unstorable")])
+
+
+def unexpected(error: Exception) -> Problem:
+    """500 as problem details too: the kind of error is logged with the request id, never sent."""
+    logging.getLogger("ews.errors").error("unexpected %s", type(error).__name__, exc_info=error)
+    return Problem(500, "Internal server error", "the node could not answer this request; the error is logged")
+
+
 def install(app: FastAPI) -> None:
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception):
+        return problem_response(unexpected(error), request)
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, error: DataError):
+        return problem_response(unstorable_value(error), request)
+
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
     async def _database(request: Request, error: DBAPIError):

@@ -16,6 +16,7 @@ from ews.api.deps import Node, node, optional_principal, require, session
 from ews.api.filters import reject_unknown_query
 from ews.auth import Principal
 from ews.models import ALERT_STATUSES, Alert, AlertVersion
+from ews.openapi import body_as
 from ews.problems import Problem, field_error, invalid
 from ews.schemas import country_code
 from ews.services import review
@@ -96,7 +97,12 @@ def list_alerts(
     return {"items": [_view(db, a, state) for a in page], "next_cursor": next_cursor}
 
 
-@router.get("/alerts/{alert_id}.cap", summary="The alert's latest published version as an OASIS CAP 1.2 message")
+@router.get(
+    "/alerts/{alert_id}.cap",
+    summary="The alert's latest published version as an OASIS CAP 1.2 message",
+    response_class=Response,
+    responses=body_as(CAP_MEDIA_TYPE),
+)
 def get_alert_cap(
     alert_id: str,
     caller: Principal | None = Depends(optional_principal),
@@ -114,6 +120,8 @@ def get_alert_cap(
 @router.get(
     "/alerts/{alert_id}/versions/{number}.cap",
     summary="One published version as CAP 1.2 (a superseded one too; the current one is at /alerts/{id}.cap)",
+    response_class=Response,
+    responses=body_as(CAP_MEDIA_TYPE),
 )
 def get_version_cap(
     alert_id: str,

@@ -66,11 +66,30 @@ batch are stored once.
 """
 
 
+# The handler reads the body itself (one of four media types), so the document is told what it takes.
+BATCH_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/DetectionIn"}}},
+        "text/csv": {"schema": {"type": "string"}},
+        "chemical/x-mdl-sdfile": {"schema": {"type": "string"}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary", "description": "a CSV or SDF file"}},
+            }
+        },
+    },
+}
+
+
 @router.post(
     "/detections:batch",
     summary="Report many detections (JSON list, CSV or SDF)",
     description=BATCH_DESCRIPTION,
     responses={422: {"description": "an unreadable file, an unknown CSV column, or every row failed"}},
+    openapi_extra={"requestBody": BATCH_BODY},
 )
 async def create_detections_batch(
     request: Request,

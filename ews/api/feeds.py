@@ -16,6 +16,7 @@ from ews.api.filters import reject_unknown_query
 from ews.auth import Principal
 from ews.db import utcnow
 from ews.models import Alert, AlertVersion
+from ews.openapi import body_as
 from ews.services import feeds
 from ews.services.alert_views import feed_categories, feed_title
 from ews.services.identity import NONCE_HEADER, SIGNATURE_HEADER, signer
@@ -117,7 +118,12 @@ def _atom(db: Session, state: Node, caller: Principal | None, path: str, embed: 
     return Response(xml, media_type="application/atom+xml")
 
 
-@router.get("/alerts.atom", summary="Atom feed of published alerts, newest first, each linking its CAP message")
+@router.get(
+    "/alerts.atom",
+    summary="Atom feed of published alerts, newest first, each linking its CAP message",
+    response_class=Response,
+    responses=body_as("application/atom+xml"),
+)
 def alerts_atom(
     caller: Principal | None = Depends(optional_principal),
     db: Session = Depends(session),
@@ -126,7 +132,12 @@ def alerts_atom(
     return _atom(db, state, caller, "alerts.atom", embed=False)
 
 
-@router.get("/alerts.cap.atom", summary="Atom feed whose entries link and carry CAP 1.2 messages")
+@router.get(
+    "/alerts.cap.atom",
+    summary="Atom feed whose entries link and carry CAP 1.2 messages",
+    response_class=Response,
+    responses=body_as("application/atom+xml"),
+)
 def alerts_cap_atom(
     caller: Principal | None = Depends(optional_principal),
     db: Session = Depends(session),

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ews.api.deps import Node, node
 from ews.db import reader_of
 from ews.metrics import exposition
+from ews.openapi import body_as
 from ews.problems import Problem, problem_response
 from ews.services.library import NOT_LOADED_REASON, RETRY_AFTER_SECONDS
 
@@ -40,6 +41,11 @@ def readyz(state: Node = Depends(node)):
     return {"status": "ready", "library_version": state.library.version}
 
 
-@router.get("/metrics", summary="Prometheus metrics of the node, summed over its processes")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics of the node, summed over its processes",
+    response_class=Response,
+    responses=body_as("text/plain"),
+)
 def metrics(state: Node = Depends(node)):
     return Response(exposition(reader_of(state.engine)), media_type=CONTENT_TYPE_LATEST)

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from ews.api.deps import Node, node, optional_principal, session
 from ews.auth import Principal
+from ews.openapi import body_as
 from ews.problems import field_error, invalid, not_found
 from ews.services import indicators as service
 from ews.services import substances
@@ -41,7 +42,11 @@ def _csv(text: str, name: str) -> PlainTextResponse:
     )
 
 
-@router.get("/indicators", summary="Monthly supply indicators per country (definitions: docs/indicators.md)")
+@router.get(
+    "/indicators",
+    summary="Monthly supply indicators per country (definitions: docs/indicators.md)",
+    responses=body_as("text/csv"),
+)
 def get_indicators(
     filters: service.Filters = Depends(_filters),
     format: Literal["json", "csv"] = "json",
@@ -64,7 +69,11 @@ def get_indicators(
     return JSONResponse(report)  # plain JSON types already: skips the slow generic encoder
 
 
-@router.get("/dashboard", summary="The data of the dashboard's charts, counted as the indicators")
+@router.get(
+    "/dashboard",
+    summary="The data of the dashboard's charts, counted as the indicators",
+    responses=body_as("text/csv"),
+)
 def get_dashboard(
     filters: service.Filters = Depends(_filters),
     chart: str | None = Query(
@@ -88,7 +97,9 @@ def get_dashboard(
 
 
 @router.get(
-    "/substances/{substance_id}/monthly", summary="Detections of one reference substance per month and country"
+    "/substances/{substance_id}/monthly",
+    summary="Detections of one reference substance per month and country",
+    responses=body_as("text/csv"),
 )
 def get_substance_monthly(
     substance_id: str,

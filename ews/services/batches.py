@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from chem.read import iter_sdf
-from ews.problems import Problem, field_error, field_path, invalid
+from ews.problems import Problem, field_error, field_path, invalid, nul_paths
 from ews.schemas import DetectionIn
 
 # column -> (where it goes, what it holds); the order is the documented order
@@ -93,7 +93,15 @@ def _techniques(text: str) -> list[str]:
 
 def rows_from_csv(text: str) -> list[Row]:
     """CSV rows (one component each) grouped into detections by external_ref."""
-    reader = csv.DictReader(io.StringIO(text))
+    # newline="": a lone carriage return ends a line, as in old Mac files, instead of failing the parse
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return _grouped_rows(reader)
+    except csv.Error as error:  # a cell over the csv module's size limit, a stray quote in strict files
+        raise invalid([field_error("file", f"after line {reader.line_num}: {error}", "csv_invalid")]) from None
+
+
+def _grouped_rows(reader: csv.DictReader) -> list[Row]:
     header = [(name or "").strip().lower() for name in reader.fieldnames or []]
     if not header:
         raise invalid([field_error("file", f"the CSV has no header line; accepted columns: {accepted_columns()}")])
@@ -194,6 +202,11 @@ def rows_from_json(items: Sequence[Any]) -> list[Row]:
 def validate(row: Row, index: int) -> tuple[DetectionIn | None, list[dict]]:
     if row.body is None:
         return None, [field_error(f"[{index}]", row.error or "unreadable row")]
+    nul = nul_paths(row.body)  # a CSV or SDF inside an upload is not seen by ews.middleware.RefuseNul
+    if nul:
+        return None, [
+            field_error(f"[{index}].{path}", "holds a NUL character (U+0000)", "nul_character") for path in nul
+        ]
     try:
         return DetectionIn.model_validate(row.body), []
     except ValidationError as error:

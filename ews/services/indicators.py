@@ -107,12 +107,19 @@ class Filters:
 
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# Months that can be counted: 0000-01 is no date, and a year earlier or the month after 9999-12 neither.
+YEARS = range(1900, 3000)
 
 
 def _month(value: str, name: str, errors: list) -> date | None:
     found = _MONTH.match(value.strip())
     if not found:
         errors.append(field_error(name, f"{value!r} is not a month; write YYYY-MM, e.g. 2026-03", "month"))
+        return None
+    if int(found.group(1)) not in YEARS:
+        errors.append(
+            field_error(name, f"{value!r} is out of range; months from {YEARS[0]}-01 to {YEARS[-1]}-12", "month")
+        )
         return None
     return date(int(found.group(1)), int(found.group(2)), 1)
 

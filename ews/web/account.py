@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ews.api.deps import Node, node
-from ews.problems import Problem, invalid, problem_response
+from ews.problems import Problem, invalid, problem_response, unexpected
 from ews.services import accounts
 from ews.web.i18n import add_words
 from ews.web.render import render
@@ -244,6 +244,15 @@ def install(app: FastAPI) -> None:
             return error_page(request, invalid(errors))
         return await api_handlers[RequestValidationError](request, error)
 
+    async def on_unexpected(request: Request, error: Exception):
+        problem = unexpected(error)
+        if is_page(request):
+            try:
+                return error_page(request, problem)
+            except Exception:  # noqa: BLE001 - the page itself may be what fails: answer without it
+                pass
+        return problem_response(problem, request)
+
     async def on_sign_in_required(request: Request, _: SignInRequired):
         return RedirectResponse(login_url(request), status_code=303)
 
@@ -251,3 +260,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, on_validation)  # type: ignore[arg-type]
     app.add_exception_handler(SignInRequired, on_sign_in_required)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, on_unexpected)

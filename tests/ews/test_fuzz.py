@@ -1,0 +1,238 @@
+"""Schema-driven fuzzing: every API operation, with a key of each role, answers as /openapi.json says.
+
+schemathesis generates requests from the OpenAPI document: schema-valid ones (positive) and ones that
+break it (negative: wrong types, missing fields, out-of-range values). Each answer must be no 5xx,
+documented status and media type, a body that fits its schema, and every error RFC 9457 problem
+details with `type`, `title`, `status` and `detail`. The stateful run follows the document's links
+(a detection to its page, an alert list to an alert's edit, publish, CAP, …) over seeded data.
+
+Bounded for CI and deterministic (derandomized): ``EWS_FUZZ_EXAMPLES`` (default 3 per operation, role and
+mode) and ``EWS_FUZZ_SCENARIOS`` (default 40 stateful scenarios) raise it locally, e.g.
+``EWS_FUZZ_EXAMPLES=200 EWS_FUZZ_SCENARIOS=300 pytest tests/ews/test_fuzz.py`` (docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.python.asgi import shutdown_lifespans
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from alerts import urlguard
+from ews.app import create_app
+from ews.models import ROLES
+from tests.conftest import make_actor
+
+EXAMPLES = int(os.environ.get("EWS_FUZZ_EXAMPLES", "3"))
+SCENARIOS = int(os.environ.get("EWS_FUZZ_SCENARIOS", "40"))
+
+COUNTRY = {"lab": "CO", "authority": "CO", "regional": None, "admin": None}
+NEW_NITAZENE = "CCCCCOc1ccc(Cc2nc3cc([N+](=O)[O-])ccc3n2CCN2CCCCC2)cc1"  # unlisted: raises an alert
+FENTANYL = "CCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1"
+
+PROBLEM_FIELDS = ("type", "title", "status", "detail")
+
+
+def problem_details(ctx, response, case) -> bool | None:
+    """Every 4xx and 5xx is application/problem+json naming type, title, status (the same) and detail."""
+    if response.status_code < 400:
+        return None
+    media_type = (response.headers.get("content-type") or [""])[0].split(";")[0].strip()
+    assert media_type == "application/problem+json", (
+        f"{response.status_code} answered as {media_type!r}, not application/problem+json"
+    )
+    body = response.json()
+    missing = [name for name in PROBLEM_FIELDS if name not in body]
+    assert not missing, f"problem details without {', '.join(missing)}: {body}"
+    assert body["status"] == response.status_code, f"status {body['status']} in a {response.status_code} answer"
+    return True
+
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    problem_details,
+]
+MODES = {GenerationMode.POSITIVE: CHECKS, GenerationMode.NEGATIVE: [*CHECKS, negative_data_rejection]}
+
+
+@dataclass
+class FuzzedNode:
+    schema: schemathesis.BaseSchema
+    keys: dict[str, str]  # role -> API key
+
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+@pytest.fixture
+def loopback_only(monkeypatch):
+    """The fuzzer invents webhook and peer URLs: any target but loopback is refused before a lookup."""
+    lookup = socket.getaddrinfo
+
+    def loopback_lookup(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else host
+        if name not in LOOPBACK_NAMES:
+            raise socket.gaierror(socket.EAI_NONAME, f"{name!r}: the fuzzing stays on loopback")
+        return lookup(host, *args, **kwargs)
+
+    kind = urlguard._kind
+    monkeypatch.setattr(socket, "getaddrinfo", loopback_lookup)
+    monkeypatch.setattr(
+        urlguard, "_kind", lambda address: kind(address) or "public (the fuzzing stays on loopback)"
+    )
+
+
+@pytest.fixture
+def fuzzed(settings, loopback_only) -> Iterator[FuzzedNode]:
+    """A node (rate limits off: the fuzzer is one busy client) with a key per role and data to find."""
+    settings = settings.model_copy(update={"rate_limit_per_key": 0, "rate_limit_per_address": 0})
+    url = settings.database_url
+    keys = {role: make_actor(url, role, COUNTRY[role], f"fuzz {role}").key for role in ROLES}
+    keys["every role"] = make_actor(url, "lab", "CO", "fuzz all", roles=list(ROLES)).key
+    app = create_app(settings)
+    # Only the document's own links: inferred ones would follow a key listing to revoking the fuzzer's key.
+    config = schemathesis.Config.from_dict({"phases": {"stateful": {"inference": {"algorithms": []}}}})
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
+    _seed(schema, keys)
+    yield FuzzedNode(schema, keys)
+    shutdown_lifespans()  # schemathesis keeps each app it started alive until told: release this node
+
+
+def _seed(schema, keys: dict[str, str]) -> None:
+    """Detections (one raising an alert) and a subscription, so that ids in links lead somewhere."""
+    lab = {"Authorization": f"Bearer {keys['lab']}"}
+    detections = schema["/api/v1/detections"]["POST"]
+    for ref, smiles in (("FUZZ-1", NEW_NITAZENE), ("FUZZ-2", FENTANYL)):
+        body = {
+            "external_ref": ref,
+            "sample": {"form": "powder", "seized_on": "2026-11-20", "country": "CO"},
+            "components": [{"smiles": smiles}],
+        }
+        response = detections.Case(body=body, media_type="application/json").call(headers=lab)
+        assert response.status_code == 201, response.text
+    subscriber = {"Authorization": f"Bearer {keys['every role']}"}  # the stateful run's own, to find and edit
+    subscription = {"channel": "webhook", "url": "http://127.0.0.1:9/hook"}
+    response = (
+        schema["/api/v1/subscriptions"]["POST"]
+        .Case(body=subscription, media_type="application/json")
+        .call(headers=subscriber)
+    )
+    assert response.status_code == 201, response.text
+
+
+def _negatable(operation) -> bool:
+    """Whether a request can break the schema: a body, a query or header parameter, or a typed path one.
+
+    (Any text is a valid string path segment: asking for an invalid one only makes Hypothesis search in vain.)
+    """
+    definition = operation.definition.raw
+    if "requestBody" in definition:
+        return True
+    return any(
+        parameter["in"] != "path" or parameter.get("schema", {}).get("type") != "string"
+        for parameter in definition.get("parameters", [])
+    )
+
+
+def _fuzz_operation(operation, mode: GenerationMode, key: str, statuses: Counter) -> str | None:
+    """Run one operation in one mode, counting the statuses; the failures schemathesis found, or None."""
+    checks = MODES[mode]
+    headers = {"Authorization": f"Bearer {key}"}
+
+    @given(case=operation.as_strategy(mode))
+    @hypothesis_settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+    )
+    def run(case) -> None:
+        response = case.call_and_validate(headers=headers, checks=checks)
+        refused = response.status_code == 401 and "API key" in response.text  # not a peer's unsigned wake-up
+        statuses["key refused" if refused else response.status_code] += 1
+
+    try:
+        run()
+    except Unsatisfiable:
+        return None  # nothing in this operation can be made invalid (no parameters, say)
+    except (AssertionError, Exception, BaseExceptionGroup) as error:  # noqa: B014 - a FailureGroup is a group
+        return str(error) if isinstance(error, BaseExceptionGroup) else f"{type(error).__name__}: {error}"
+    return None
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_operation_answers_as_documented_to_each_role(fuzzed, role):
+    failures = []
+    statuses: Counter = Counter()
+    for result in fuzzed.schema.get_all_operations():
+        operation = result.ok()
+        for mode in MODES:
+            if mode is GenerationMode.NEGATIVE and not _negatable(operation):
+                continue
+            found = _fuzz_operation(operation, mode, fuzzed.keys[role], statuses)
+            if found:
+                failures.append(f"{operation.label} ({mode.value}, {role} key):\n{found}")
+    assert not failures, "\n\n".join(failures)
+    # not vacuous: the key was accepted everywhere, and the role's own operations answered
+    answered = sum(n for status, n in statuses.items() if isinstance(status, int) and status < 300)
+    assert statuses["key refused"] == 0 and answered >= 10, statuses
+
+
+def test_stateful_workflows_follow_the_links(fuzzed):
+    """Create, read, edit, publish, cancel and delete along the OpenAPI links, with a key of every role."""
+    headers = {"Authorization": f"Bearer {fuzzed.keys['every role']}"}
+    links = sum(
+        len(response.get("links", {}))
+        for operations in fuzzed.schema.raw_schema["paths"].values()
+        for operation in operations.values()
+        for response in operation.get("responses", {}).values()
+    )
+    assert links >= 20  # the stateful run has transitions to follow
+    statuses: Counter = Counter()
+    followed: Counter = Counter()  # operation -> its 2xx answers
+
+    class Workflow(fuzzed.schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case):
+            return {"headers": headers}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            refused = response.status_code == 401 and "API key" in response.text
+            statuses["key refused" if refused else response.status_code] += 1
+            followed[case.operation.label] += response.status_code < 300
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs or None)
+
+    Workflow.run(
+        settings=hypothesis_settings(
+            max_examples=SCENARIOS,
+            stateful_step_count=6,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    reached = sorted(label for label, n in followed.items() if n and "{" in label)
+    assert statuses["key refused"] == 0 and len(reached) >= 3, (reached, statuses)
