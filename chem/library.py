@@ -545,6 +545,19 @@ class ReferenceLibrary:
         ]
         return known, self._known_fingerprints(known)
 
+    @cached_property
+    def _families_by_id(self) -> dict[str, frozenset[str]]:
+        return {}
+
+    def families_of(self, substance: Substance) -> frozenset[str]:
+        """Ids of the family rules that cover ``substance``, worked out once per substance when first asked."""
+        found = self._families_by_id.get(substance.id)
+        if found is None:
+            mol = substance.standardized.mol if substance.standardized else None
+            found = frozenset(r.id for r in self.families if mol is not None and r.matches(mol))
+            self._families_by_id[substance.id] = found
+        return found
+
     def _known_fingerprints(self, known: list[Substance]) -> list[DataStructs.ExplicitBitVect]:
         """Fingerprints of ``known``, from the cache directory when it holds them for exactly these structures."""
         forms = "\n".join(s.standardized.smiles for s in known)  # type: ignore[union-attr]

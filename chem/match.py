@@ -36,8 +36,9 @@ that day.
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -46,12 +47,17 @@ from rdkit.Chem import rdFingerprintGenerator, rdFMCS
 
 from chem import isomers
 from chem.errors import StructureError
+from chem.families import FamilyRule
+from chem.generic import GenericDefinition
 from chem.library import ReferenceLibrary, Substance, fingerprint
 from chem.library import _fingerprinter as _morgan
 from chem.screening import screen
 from chem.standardize import Standardized, identifiers, standardize_text
 
 VERDICTS = ("controlled", "precursor", "analog", "known", "no_match")
+MEDICINES = frozenset({"medicine", "veterinary"})
+"""Categories of known substances that speak for the medicines' side of a drug family (a metabolite
+of a drug, or a natural product, does not)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,19 @@ class AnalogPolicy:
     known_neighbour_veto: bool = True
     """Similarity alone makes no analog when a known non-controlled substance (a medicine) is at
     least as similar as the nearest controlled one: the structure belongs with the medicines."""
+    known_member_veto: bool = True
+    """A family rule makes no analog when a known non-controlled member of that family is closer to
+    the structure than any controlled member: the structure sits among the family's medicines."""
+    known_member_margin: float = 0.0
+    """How much closer the known member must be than the controlled one."""
+    known_members_checked: int = 25
+    """How many of the nearest known substances are tried as members of the family."""
+    foreign_definition_veto: bool = True
+    """The same for a generic definition of another jurisdiction: no analog claim when a known
+    substance it covers is closer than any controlled one it covers."""
+    family_bound_similarity: bool = True
+    """Similarity to a controlled substance that a family rule covers counts only when the structure is
+    in that family too: the rule says what makes its members, and its exclusions are deliberate."""
 
 
 DEFAULT_POLICY = AnalogPolicy()
@@ -379,6 +398,20 @@ def neighbour_evidence(
     )
 
 
+def family_bound(
+    neighbour: Substance, query_families: set[str], library: ReferenceLibrary, policy: AnalogPolicy
+) -> frozenset[str]:
+    """The families of a controlled neighbour when the query is in none of them (else empty)."""
+    if not (policy.family_bound_similarity and policy.use_families):
+        return frozenset()
+    families = library.families_of(neighbour)
+    return frozenset() if families & query_families else families
+
+
+def _counted(evidence: list[NeighbourEvidence], counted: list[bool]) -> list[NeighbourEvidence]:
+    return [found for found, count in zip(evidence, counted, strict=False) if count]
+
+
 def analog_by_similarity(evidence: Iterable[NeighbourEvidence], policy: AnalogPolicy) -> bool:
     """Similarity alone when high; otherwise a large enough MCS that keeps the reference's nitrogen.
 
@@ -433,6 +466,79 @@ def _neighbours(
         if len(unique) == policy.neighbours:
             break
     return unique
+
+
+# --- medicines among the families ------------------------------------------------------------
+
+
+def _controlled_here(substance: Substance, jurisdiction: str, as_of: date) -> bool:
+    return any(
+        c.status == "controlled" and c.applies_in(jurisdiction) and c.in_force_anywhere(as_of)
+        for c in substance.controls
+    )
+
+
+def _by_similarity(query_fp, substances: list[Substance], fingerprints: list) -> list[tuple[float, Substance]]:
+    scores = DataStructs.BulkTanimotoSimilarity(query_fp, fingerprints)
+    return sorted(zip(scores, substances, strict=True), key=lambda pair: (-pair[0], pair[1].name))
+
+
+def among_medicines(
+    what: str,
+    covers: Callable[[Substance], bool],
+    std: Standardized,
+    library: ReferenceLibrary,
+    jurisdiction: str,
+    as_of: date,
+    policy: AnalogPolicy,
+) -> str | None:
+    """Why evidence from a family rule or a foreign generic definition (``what``, which covers
+    what ``covers`` says) is no analog claim; None when it is one.
+
+    It is none when a known non-controlled medicine that the rule covers is
+    closer to the structure than every controlled substance it covers: the structure sits
+    among the medicines of that family, not among its drugs. The known substances tried are
+    the ``policy.known_members_checked`` nearest. A rule that covers no controlled substance
+    here speaks for itself: it was written for its market, not for its medicines.
+    """
+    query_fp = fingerprint(std.mol)
+    controlled_score, controlled = 0.0, None
+    for score, substance in _by_similarity(query_fp, library.controlled, library.controlled_fps):
+        same = substance.standardized is None or substance.standardized.inchikey == std.inchikey
+        if not same and _controlled_here(substance, jurisdiction, as_of) and covers(substance):
+            controlled_score, controlled = score, substance
+            break
+    if controlled is None:
+        return None
+    floor = controlled_score + policy.known_member_margin
+    known, fingerprints = library.known_index
+    medicines = (pair for pair in _by_similarity(query_fp, known, fingerprints) if pair[1].category in MEDICINES)
+    for score, substance in itertools.islice(medicines, policy.known_members_checked):
+        if score < floor or score <= controlled_score:
+            return None
+        if covers(substance):
+            return (
+                f"not an analog by {what}: the known substance {substance.name} ({score:.2f}) is closer "
+                f"than any controlled one it covers ({controlled.name}, {controlled_score:.2f})"
+            )
+    return None
+
+
+def _family_covers(rule: FamilyRule, library: ReferenceLibrary) -> Callable[[Substance], bool]:
+    def covers(substance: Substance) -> bool:
+        if substance.controls:
+            return rule.id in library.families_of(substance)  # cached: the controlled are asked again and again
+        return substance.standardized is not None and rule.matches(substance.standardized.mol)
+
+    return covers
+
+
+def _definition_covers(definition: GenericDefinition) -> Callable[[Substance], bool]:
+    def covers(substance: Substance) -> bool:
+        std = substance.standardized
+        return std is not None and definition.covers(std.mol, std.skeleton_key, tautomers=False) is not None
+
+    return covers
 
 
 # --- the decision ---------------------------------------------------------------------------
@@ -534,6 +640,7 @@ def match(
             drug_class = drug_class or substance.drug_class
 
     generic_elsewhere = False
+    foreign: list[GenericDefinition] = []  # definitions of other jurisdictions (or not yet in force) covering it
     generic_class: str | None = None
     decided_by_identity = controlled_here or precursor_here or known_here
     medicine = any(i.substance.category == "medicine" for i in identities)
@@ -579,10 +686,29 @@ def match(
                 }
             )
         elif definition.in_force(as_of):
-            generic_elsewhere = True
+            foreign.append(definition)
         generic_class = generic_class or definition.drug_class
+    if (
+        foreign
+        and policy.foreign_definition_veto
+        and policy.known_member_veto
+        and not (decided_by_identity or controlled_here or elsewhere)
+    ):
+        for definition in foreign:
+            what = f"the {definition.jurisdiction} definition {definition.id}"
+            why_not = among_medicines(
+                what, _definition_covers(definition), std, library, jurisdiction, as_of, policy
+            )
+            if why_not:
+                warnings.append(why_not)
+            else:
+                generic_elsewhere = True
+                break
+    else:
+        generic_elsewhere = bool(foreign)
 
     family_hits = []
+    query_families: set[str] = set()
     if policy.use_families:
         found_families = []
         for rule in library.families:
@@ -594,7 +720,24 @@ def match(
         # (a cathinone is also a phenethylamine; its class is cathinone).
         found_families.sort(key=lambda pair: -len(pair[1]))
         for rule, atoms in found_families:
-            family_hits.append(rule)
+            query_families.add(rule.id)
+            why_not = (
+                among_medicines(
+                    f"the family {rule.name}",
+                    _family_covers(rule, library),
+                    std,
+                    library,
+                    jurisdiction,
+                    as_of,
+                    policy,
+                )
+                if policy.known_member_veto and not (decided_by_identity or elsewhere or generic_elsewhere)
+                else None
+            )
+            if why_not:
+                warnings.append(why_not)
+            else:
+                family_hits.append(rule)
             matches.append(
                 {
                     "kind": "family",
@@ -615,10 +758,25 @@ def match(
     )
     neighbours = _neighbours(std, library, as_of, policy, jurisdiction)
     evidence: list[NeighbourEvidence] = []
+    # a controlled neighbour in a family the structure is not in is no evidence (see AnalogPolicy)
+    counted: list[bool] = []
     query_environments = environments(std.mol) if neighbours else {}
     for rank, (score, substance) in enumerate(neighbours):
+        bound = family_bound(substance, query_families, library, policy) if undecided else frozenset()
+        counted.append(not bound)
+        if bound and score >= policy.supported_similarity:
+            names = ", ".join(sorted(r.name for r in library.families if r.id in bound))
+            warnings.append(
+                f"not an analog by similarity to {substance.name} ({score:.2f}): it is one of the {names}, "
+                "and this structure is not"
+            )
         # an MCS only while the decision is still open: stop paying once it is made
-        open_question = undecided and rank < policy.mcs_candidates and not analog_by_similarity(evidence, policy)
+        open_question = (
+            undecided
+            and not bound
+            and rank < policy.mcs_candidates
+            and not analog_by_similarity(_counted(evidence, counted), policy)
+        )
         evidence.append(
             neighbour_evidence(
                 std.mol,
@@ -636,7 +794,7 @@ def match(
         if found.mcs:
             entry["mcs_score"] = round(found.mcs_score, 3)
         matches.append(entry)
-    similar_enough = analog_by_similarity(evidence, policy)
+    similar_enough = analog_by_similarity(_counted(evidence, counted), policy)
     if similar_enough and policy.known_neighbour_veto and not (elsewhere or generic_elsewhere or family_hits):
         known_score, known = library.nearest_known(fingerprint(std.mol))
         if known is not None and known_score >= neighbours[0][0]:
