@@ -92,8 +92,6 @@ class AnalogPolicy:
     known_member_veto: bool = True
     """A family rule makes no analog when a known non-controlled member of that family is closer to
     the structure than any controlled member: the structure sits among the family's medicines."""
-    known_member_margin: float = 0.0
-    """How much closer the known member must be than the controlled one."""
     known_members_checked: int = 25
     """How many of the nearest known substances are tried as members of the family."""
     foreign_definition_veto: bool = True
@@ -510,11 +508,10 @@ def among_medicines(
             break
     if controlled is None:
         return None
-    floor = controlled_score + policy.known_member_margin
     known, fingerprints = library.known_index
     medicines = (pair for pair in _by_similarity(query_fp, known, fingerprints) if pair[1].category in MEDICINES)
     for score, substance in itertools.islice(medicines, policy.known_members_checked):
-        if score < floor or score <= controlled_score:
+        if score <= controlled_score:  # at equal similarity the drugs win
             return None
         if covers(substance):
             return (
