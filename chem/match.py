@@ -466,6 +466,36 @@ def _neighbours(
     return unique
 
 
+RADIONUCLIDES = {
+    (6, 11): "carbon-11",
+    (7, 13): "nitrogen-13",
+    (8, 15): "oxygen-15",
+    (9, 18): "fluorine-18",
+    (35, 76): "bromine-76",
+    (35, 77): "bromine-77",
+    (53, 123): "iodine-123",
+    (53, 124): "iodine-124",
+    (53, 125): "iodine-125",
+    (53, 131): "iodine-131",
+}
+"""Radionuclides of diagnostic tracers (PET and SPECT ligands such as iofetamine and ioflupane)."""
+
+
+def radiolabel(mol: Chem.Mol) -> str | None:
+    """The radionuclide a structure is labelled with, if any: a tracer is a medicine, never a market drug.
+
+    >>> radiolabel(Chem.MolFromSmiles("CC(C)NC(C)Cc1ccc([123I])cc1"))  # iofetamine
+    'iodine-123'
+    >>> radiolabel(Chem.MolFromSmiles("CC(C)NC(C)Cc1ccc(I)cc1")) is None
+    True
+    """
+    for atom in mol.GetAtoms():
+        nuclide = RADIONUCLIDES.get((atom.GetAtomicNum(), atom.GetIsotope()))
+        if nuclide:
+            return nuclide
+    return None
+
+
 # --- medicines among the families ------------------------------------------------------------
 
 
@@ -810,6 +840,10 @@ def match(
         verdict = "precursor"
     elif known_here:
         verdict = "known"
+    elif (generic_elsewhere or family_hits or similar_enough) and (tracer := radiolabel(std.mol)):
+        verdict = "no_match"
+        drug_class = None
+        warnings.append(f"not an analog: labelled with {tracer}, a diagnostic radiotracer")
     elif elsewhere or generic_elsewhere or family_hits or similar_enough:
         verdict = "analog"
         drug_class = drug_class or nearest_class
