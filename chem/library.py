@@ -21,7 +21,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache, cached_property
@@ -548,6 +548,21 @@ class ReferenceLibrary:
     @cached_property
     def _families_by_id(self) -> dict[str, frozenset[str]]:
         return {}
+
+    @cached_property
+    def _controlled_by_rule(self) -> dict[str, frozenset[str]]:
+        return {}
+
+    def controlled_covered(self, key: str, covers: Callable[[Chem.Mol], bool]) -> frozenset[str]:
+        """Ids of the controlled substances that a rule (``key``: a family rule, a generic definition)
+        covers, worked out once per rule when first asked."""
+        found = self._controlled_by_rule.get(key)
+        if found is None:
+            found = frozenset(
+                s.id for s in self.controlled if s.standardized is not None and covers(s.standardized.mol)
+            )
+            self._controlled_by_rule[key] = found
+        return found
 
     def families_of(self, substance: Substance) -> frozenset[str]:
         """Ids of the family rules that cover ``substance``, worked out once per substance when first asked."""

@@ -41,13 +41,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator, rdFMCS
 
 from chem import isomers
 from chem.errors import StructureError
-from chem.families import FamilyRule
 from chem.generic import GenericDefinition
 from chem.library import ReferenceLibrary, Substance, fingerprint
 from chem.library import _fingerprinter as _morgan
@@ -506,64 +506,78 @@ def _controlled_here(substance: Substance, jurisdiction: str, as_of: date) -> bo
     )
 
 
-def _by_similarity(query_fp, substances: list[Substance], fingerprints: list) -> list[tuple[float, Substance]]:
-    scores = DataStructs.BulkTanimotoSimilarity(query_fp, fingerprints)
-    return sorted(zip(scores, substances, strict=True), key=lambda pair: (-pair[0], pair[1].name))
+class _Nearest:
+    """The controlled substances (here, on the date) and the known medicines of the library, nearest
+    first to one query; ranked when first asked for, once per match."""
+
+    def __init__(
+        self, std: Standardized, library: ReferenceLibrary, jurisdiction: str, as_of: date, medicines: int
+    ) -> None:
+        self.std, self.library, self.jurisdiction, self.as_of = std, library, jurisdiction, as_of
+        self.medicines_wanted = medicines
+
+    @cached_property
+    def query_fp(self) -> DataStructs.ExplicitBitVect:
+        return fingerprint(self.std.mol)
+
+    @cached_property
+    def controlled(self) -> list[tuple[float, Substance]]:
+        library = self.library
+        scores = DataStructs.BulkTanimotoSimilarity(self.query_fp, library.controlled_fps)
+        return sorted(
+            (
+                (score, substance)
+                for score, substance in zip(scores, library.controlled, strict=True)
+                if substance.standardized is not None
+                and substance.standardized.inchikey != self.std.inchikey
+                and _controlled_here(substance, self.jurisdiction, self.as_of)
+            ),
+            key=lambda pair: (-pair[0], pair[1].name),
+        )
+
+    @cached_property
+    def medicines(self) -> list[tuple[float, Substance]]:
+        known, fingerprints = self.library.known_index
+        scores = DataStructs.BulkTanimotoSimilarity(self.query_fp, fingerprints)
+        nearest = (
+            (scores[i], known[i])
+            for i in sorted(
+                range(len(scores)), key=scores.__getitem__, reverse=True
+            )  # stable: ties in library order
+            if known[i].category in MEDICINES
+        )
+        return list(itertools.islice(nearest, self.medicines_wanted))
 
 
-def among_medicines(
-    what: str,
-    covers: Callable[[Substance], bool],
-    std: Standardized,
-    library: ReferenceLibrary,
-    jurisdiction: str,
-    as_of: date,
-    policy: AnalogPolicy,
-) -> str | None:
-    """Why evidence from a family rule or a foreign generic definition (``what``, which covers
-    what ``covers`` says) is no analog claim; None when it is one.
+def among_medicines(what: str, key: str, covers: Callable[[Chem.Mol], bool], nearest: _Nearest) -> str | None:
+    """Why evidence from a family rule or a foreign generic definition (``what``, identified by
+    ``key``, covering the structures ``covers`` accepts) is no analog claim; None when it is one.
 
-    It is none when a known non-controlled medicine that the rule covers is
-    closer to the structure than every controlled substance it covers: the structure sits
-    among the medicines of that family, not among its drugs. The known substances tried are
-    the ``policy.known_members_checked`` nearest. A rule that covers no controlled substance
-    here speaks for itself: it was written for its market, not for its medicines.
+    It is none when a known non-controlled medicine that the rule covers is closer to the
+    structure than every controlled substance it covers: the structure sits among the
+    medicines of that family, not among its drugs. The medicines tried are the
+    ``policy.known_members_checked`` nearest. A rule that covers no controlled substance here
+    speaks for itself: it was written for its market, not for its medicines.
     """
-    query_fp = fingerprint(std.mol)
-    controlled_score, controlled = 0.0, None
-    for score, substance in _by_similarity(query_fp, library.controlled, library.controlled_fps):
-        same = substance.standardized is None or substance.standardized.inchikey == std.inchikey
-        if not same and _controlled_here(substance, jurisdiction, as_of) and covers(substance):
-            controlled_score, controlled = score, substance
-            break
-    if controlled is None:
+    members = nearest.library.controlled_covered(key, covers)
+    found = next(((score, s) for score, s in nearest.controlled if s.id in members), None)
+    if found is None:
         return None
-    known, fingerprints = library.known_index
-    medicines = (pair for pair in _by_similarity(query_fp, known, fingerprints) if pair[1].category in MEDICINES)
-    for score, substance in itertools.islice(medicines, policy.known_members_checked):
+    controlled_score, controlled = found
+    for score, substance in nearest.medicines:
         if score <= controlled_score:  # at equal similarity the drugs win
             return None
-        if covers(substance):
+        if covers(substance.standardized.mol):  # type: ignore[union-attr]
             return (
-                f"not an analog by {what}: the known substance {substance.name} ({score:.2f}) is closer "
-                f"than any controlled one it covers ({controlled.name}, {controlled_score:.2f})"
+                f"not an analog by {what}: the known medicine {substance.name} ({score:.2f}) is closer "
+                f"than any controlled substance it covers ({controlled.name}, {controlled_score:.2f})"
             )
     return None
 
 
-def _family_covers(rule: FamilyRule, library: ReferenceLibrary) -> Callable[[Substance], bool]:
-    def covers(substance: Substance) -> bool:
-        if substance.controls:
-            return rule.id in library.families_of(substance)  # cached: the controlled are asked again and again
-        return substance.standardized is not None and rule.matches(substance.standardized.mol)
-
-    return covers
-
-
-def _definition_covers(definition: GenericDefinition) -> Callable[[Substance], bool]:
-    def covers(substance: Substance) -> bool:
-        std = substance.standardized
-        return std is not None and definition.covers(std.mol, std.skeleton_key, tautomers=False) is not None
+def _definition_covers(definition: GenericDefinition) -> Callable[[Chem.Mol], bool]:
+    def covers(mol: Chem.Mol) -> bool:
+        return definition.covers(mol, tautomers=False) is not None
 
     return covers
 
@@ -666,6 +680,7 @@ def match(
             )
             drug_class = drug_class or substance.drug_class
 
+    nearest = _Nearest(std, library, jurisdiction, as_of, policy.known_members_checked)
     generic_elsewhere = False
     foreign: list[GenericDefinition] = []  # definitions of other jurisdictions (or not yet in force) covering it
     generic_class: str | None = None
@@ -723,9 +738,7 @@ def match(
     ):
         for definition in foreign:
             what = f"the {definition.jurisdiction} definition {definition.id}"
-            why_not = among_medicines(
-                what, _definition_covers(definition), std, library, jurisdiction, as_of, policy
-            )
+            why_not = among_medicines(what, f"definition:{definition.id}", _definition_covers(definition), nearest)
             if why_not:
                 warnings.append(why_not)
             else:
@@ -749,15 +762,7 @@ def match(
         for rule, atoms in found_families:
             query_families.add(rule.id)
             why_not = (
-                among_medicines(
-                    f"the family {rule.name}",
-                    _family_covers(rule, library),
-                    std,
-                    library,
-                    jurisdiction,
-                    as_of,
-                    policy,
-                )
+                among_medicines(f"the family {rule.name}", f"family:{rule.id}", rule.matches, nearest)
                 if policy.known_member_veto and not (decided_by_identity or elsewhere or generic_elsewhere)
                 else None
             )
