@@ -546,32 +546,21 @@ class ReferenceLibrary:
         return known, self._known_fingerprints(known)
 
     @cached_property
-    def _families_by_id(self) -> dict[str, frozenset[str]]:
+    def _coverage(self) -> dict[tuple[str, str], bool]:
         return {}
 
-    @cached_property
-    def _controlled_by_rule(self) -> dict[str, frozenset[str]]:
-        return {}
-
-    def controlled_covered(self, key: str, covers: Callable[[Chem.Mol], bool]) -> frozenset[str]:
-        """Ids of the controlled substances that a rule (``key``: a family rule, a generic definition)
-        covers, worked out once per rule when first asked."""
-        found = self._controlled_by_rule.get(key)
+    def covered(self, key: str, substance: Substance, covers: Callable[[Chem.Mol], bool]) -> bool:
+        """Whether a rule (``key``: a family rule, a generic definition) covers ``substance``, as ``covers``
+        says; remembered, since the same controlled substances are asked about again and again."""
+        found = self._coverage.get((key, substance.id))
         if found is None:
-            found = frozenset(
-                s.id for s in self.controlled if s.standardized is not None and covers(s.standardized.mol)
-            )
-            self._controlled_by_rule[key] = found
+            found = substance.standardized is not None and covers(substance.standardized.mol)
+            self._coverage[(key, substance.id)] = found
         return found
 
     def families_of(self, substance: Substance) -> frozenset[str]:
-        """Ids of the family rules that cover ``substance``, worked out once per substance when first asked."""
-        found = self._families_by_id.get(substance.id)
-        if found is None:
-            mol = substance.standardized.mol if substance.standardized else None
-            found = frozenset(r.id for r in self.families if mol is not None and r.matches(mol))
-            self._families_by_id[substance.id] = found
-        return found
+        """Ids of the family rules that cover ``substance`` (remembered as :meth:`covered` is)."""
+        return frozenset(r.id for r in self.families if self.covered(f"family:{r.id}", substance, r.matches))
 
     def _known_fingerprints(self, known: list[Substance]) -> list[DataStructs.ExplicitBitVect]:
         """Fingerprints of ``known``, from the cache directory when it holds them for exactly these structures."""

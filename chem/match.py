@@ -36,9 +36,9 @@ that day.
 
 from __future__ import annotations
 
-import itertools
+import heapq
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -521,32 +521,36 @@ class _Nearest:
         return fingerprint(self.std.mol)
 
     @cached_property
-    def controlled(self) -> list[tuple[float, Substance]]:
-        library = self.library
-        scores = DataStructs.BulkTanimotoSimilarity(self.query_fp, library.controlled_fps)
-        return sorted(
-            (
-                (score, substance)
-                for score, substance in zip(scores, library.controlled, strict=True)
-                if substance.standardized is not None
-                and substance.standardized.inchikey != self.std.inchikey
-                and _controlled_here(substance, self.jurisdiction, self.as_of)
-            ),
-            key=lambda pair: (-pair[0], pair[1].name),
-        )
+    def _controlled_scores(self) -> list[float]:
+        return DataStructs.BulkTanimotoSimilarity(self.query_fp, self.library.controlled_fps)
+
+    @cached_property
+    def _controlled_order(self) -> list[int]:
+        scores = self._controlled_scores
+        return sorted(range(len(scores)), key=scores.__getitem__, reverse=True)  # stable: ties in library order
+
+    def controlled(self) -> Iterator[tuple[float, Substance]]:
+        """Controlled substances here on the date, nearest first (the query's own structure left out)."""
+        scores, controlled = self._controlled_scores, self.library.controlled
+        for index in self._controlled_order:
+            substance = controlled[index]
+            std = substance.standardized
+            own = std is None or std.inchikey == self.std.inchikey
+            if not own and _controlled_here(substance, self.jurisdiction, self.as_of):
+                yield scores[index], substance
 
     @cached_property
     def medicines(self) -> list[tuple[float, Substance]]:
+        """The ``medicines_wanted`` known medicines nearest the query, nearest first."""
         known, fingerprints = self.library.known_index
         scores = DataStructs.BulkTanimotoSimilarity(self.query_fp, fingerprints)
-        nearest = (
-            (scores[i], known[i])
-            for i in sorted(
-                range(len(scores)), key=scores.__getitem__, reverse=True
-            )  # stable: ties in library order
-            if known[i].category in MEDICINES
-        )
-        return list(itertools.islice(nearest, self.medicines_wanted))
+        # most known substances are medicines: a short list of the nearest nearly always holds enough
+        for shortlist in (4 * self.medicines_wanted + 20, len(scores)):
+            order = heapq.nlargest(shortlist, range(len(scores)), key=scores.__getitem__)  # stable on ties
+            found = [(scores[i], known[i]) for i in order if known[i].category in MEDICINES]
+            if len(found) >= self.medicines_wanted or shortlist >= len(scores):
+                return found[: self.medicines_wanted]
+        return []
 
 
 def among_medicines(what: str, key: str, covers: Callable[[Chem.Mol], bool], nearest: _Nearest) -> str | None:
@@ -559,15 +563,15 @@ def among_medicines(what: str, key: str, covers: Callable[[Chem.Mol], bool], nea
     ``policy.known_members_checked`` nearest. A rule that covers no controlled substance here
     speaks for itself: it was written for its market, not for its medicines.
     """
-    members = nearest.library.controlled_covered(key, covers)
-    found = next(((score, s) for score, s in nearest.controlled if s.id in members), None)
+    library = nearest.library
+    found = next(((score, s) for score, s in nearest.controlled() if library.covered(key, s, covers)), None)
     if found is None:
         return None
     controlled_score, controlled = found
     for score, substance in nearest.medicines:
         if score <= controlled_score:  # at equal similarity the drugs win
             return None
-        if covers(substance.standardized.mol):  # type: ignore[union-attr]
+        if library.covered(key, substance, covers):
             return (
                 f"not an analog by {what}: the known medicine {substance.name} ({score:.2f}) is closer "
                 f"than any controlled substance it covers ({controlled.name}, {controlled_score:.2f})"
@@ -730,23 +734,6 @@ def match(
         elif definition.in_force(as_of):
             foreign.append(definition)
         generic_class = generic_class or definition.drug_class
-    if (
-        foreign
-        and policy.foreign_definition_veto
-        and policy.known_member_veto
-        and not (decided_by_identity or controlled_here or elsewhere)
-    ):
-        for definition in foreign:
-            what = f"the {definition.jurisdiction} definition {definition.id}"
-            why_not = among_medicines(what, f"definition:{definition.id}", _definition_covers(definition), nearest)
-            if why_not:
-                warnings.append(why_not)
-            else:
-                generic_elsewhere = True
-                break
-    else:
-        generic_elsewhere = bool(foreign)
-
     family_hits = []
     query_families: set[str] = set()
     if policy.use_families:
@@ -763,7 +750,7 @@ def match(
             query_families.add(rule.id)
             why_not = (
                 among_medicines(f"the family {rule.name}", f"family:{rule.id}", rule.matches, nearest)
-                if policy.known_member_veto and not (decided_by_identity or elsewhere or generic_elsewhere)
+                if policy.known_member_veto and not (decided_by_identity or controlled_here or elsewhere)
                 else None
             )
             if why_not:
@@ -781,6 +768,24 @@ def match(
             )
         if family_hits:
             drug_class = drug_class or family_hits[0].drug_class
+    # a foreign definition needs weighing against the medicines only when no family has decided
+    if (
+        foreign
+        and policy.foreign_definition_veto
+        and policy.known_member_veto
+        and not (decided_by_identity or controlled_here or elsewhere or family_hits)
+    ):
+        for definition in foreign:
+            what = f"the {definition.jurisdiction} definition {definition.id}"
+            why_not = among_medicines(what, f"definition:{definition.id}", _definition_covers(definition), nearest)
+            if why_not:
+                warnings.append(why_not)
+            else:
+                generic_elsewhere = True
+                break
+    else:
+        generic_elsewhere = bool(foreign)
+
     drug_class = drug_class or generic_class  # a legal group is a coarser class than a chemical family
 
     # Similarity evidence is always reported; the MCS is paid for only when
