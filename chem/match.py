@@ -91,7 +91,9 @@ class AnalogPolicy:
     least as similar as the nearest controlled one: the structure belongs with the medicines."""
     known_member_veto: bool = True
     """A family rule makes no analog when a known non-controlled member of that family is closer to
-    the structure than any controlled member: the structure sits among the family's medicines."""
+    the structure than any controlled member: the structure sits among the family's medicines.
+    Never for a high-harm family (fentanyls, nitazenes, synthetic cannabinoids): there a false
+    alarm costs a check, a miss a life."""
     known_members_checked: int = 25
     """How many of the nearest known substances are tried as members of the family."""
     foreign_definition_veto: bool = True
@@ -399,11 +401,17 @@ def neighbour_evidence(
 def family_bound(
     neighbour: Substance, query_families: set[str], library: ReferenceLibrary, policy: AnalogPolicy
 ) -> frozenset[str]:
-    """The families of a controlled neighbour when the query is in none of them (else empty)."""
+    """The families of a controlled neighbour when the query is in none of them (else empty).
+
+    A neighbour of a high-harm family (fentanyls, nitazenes) always counts: a fentanyl that
+    escapes the rule's pattern is the one a miss would cost most.
+    """
     if not (policy.family_bound_similarity and policy.use_families):
         return frozenset()
     families = library.families_of(neighbour)
-    return frozenset() if families & query_families else families
+    if families & query_families or any(r.high_harm for r in library.families if r.id in families):
+        return frozenset()
+    return families
 
 
 def _counted(evidence: list[NeighbourEvidence], counted: list[bool]) -> list[NeighbourEvidence]:
@@ -750,7 +758,8 @@ def match(
             query_families.add(rule.id)
             why_not = (
                 among_medicines(f"the family {rule.name}", f"family:{rule.id}", rule.matches, nearest)
-                if policy.known_member_veto and not (decided_by_identity or controlled_here or elsewhere)
+                if policy.known_member_veto
+                and not (rule.high_harm or decided_by_identity or controlled_here or elsewhere)
                 else None
             )
             if why_not:
@@ -776,6 +785,9 @@ def match(
         and not (decided_by_identity or controlled_here or elsewhere or family_hits)
     ):
         for definition in foreign:
+            if definition.high_harm:
+                generic_elsewhere = True
+                break
             what = f"the {definition.jurisdiction} definition {definition.id}"
             why_not = among_medicines(what, f"definition:{definition.id}", _definition_covers(definition), nearest)
             if why_not:

@@ -80,7 +80,6 @@ def test_a_new_member_of_a_drug_family_is_still_an_analog(library, smiles, drug_
 @pytest.mark.parametrize(
     ("name", "family"),
     [
-        ("lorcainide", "4-anilidopiperidines"),  # antiarrhythmic; the fentanyl rule leaves it out on purpose
         ("azacyclonol", "2-(diarylmethyl)piperidines"),  # the 4-isomer of pipradrol
         ("pholedrine", "amphetamines"),  # 4-hydroxymetamfetamine: phenolic amphetamines are left out
     ],
@@ -91,6 +90,26 @@ def test_similarity_to_a_family_member_counts_only_inside_the_family(library, na
     result = match_text(MEDICINES[name], held_out)
     assert result["verdict"] == "no_match"
     assert any(w.startswith("not an analog by similarity to") and family in w for w in result["warnings"])
+
+
+def test_a_neighbour_in_a_high_harm_family_always_counts(library):
+    """Lorcainide is no 4-anilidopiperidine (the fentanyl rule leaves it out on purpose), yet it is as near
+    alpha-methylfentanyl as a fentanyl that escaped the rule's pattern would be: a miss there costs most."""
+    held_out = without(library, "lorcainide")
+    result = match_text(MEDICINES["lorcainide"], held_out)
+    assert result["verdict"] == "analog"
+    assert result["matches"][0]["kind"] == "similarity"
+    assert "fentanyl" in result["matches"][0]["substance"]["name"]
+
+
+def test_carfentanil_is_an_analog_under_a_list_that_knows_only_fentanyl(tmp_path):
+    """With a national list of fentanyl alone, remifentanil is just a medicine and nearer carfentanil than
+    fentanyl: a high-harm family is never vetoed by its medicines."""
+    national = tmp_path / "list.csv"
+    national.write_text("name,smiles,schedule\nfentanyl,CCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1,I\n")
+    library = ReferenceLibrary.from_file(national, cache_dir=tmp_path / "cache")
+    carfentanil = "CCC(=O)N(c1ccccc1)C1(C(=O)OC)CCN(CCc2ccccc2)CC1"
+    assert match_text(carfentanil, library)["verdict"] == "analog"
 
 
 def test_similarity_to_a_controlled_substance_of_no_family_still_counts(library):
