@@ -36,7 +36,7 @@ that day.
 
 from __future__ import annotations
 
-import heapq
+import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -548,17 +548,18 @@ class _Nearest:
                 yield scores[index], substance
 
     @cached_property
-    def medicines(self) -> list[tuple[float, Substance]]:
-        """The ``medicines_wanted`` known medicines nearest the query, nearest first."""
-        known, fingerprints = self.library.known_index
-        scores = DataStructs.BulkTanimotoSimilarity(self.query_fp, fingerprints)
-        # most known substances are medicines: a short list of the nearest nearly always holds enough
-        for shortlist in (4 * self.medicines_wanted + 20, len(scores)):
-            order = heapq.nlargest(shortlist, range(len(scores)), key=scores.__getitem__)  # stable on ties
-            found = [(scores[i], known[i]) for i in order if known[i].category in MEDICINES]
-            if len(found) >= self.medicines_wanted or shortlist >= len(scores):
-                return found[: self.medicines_wanted]
-        return []
+    def _known_scores(self) -> list[float]:
+        return DataStructs.BulkTanimotoSimilarity(self.query_fp, self.library.known_index[1])
+
+    def medicines_above(self, floor: float) -> list[tuple[float, Substance]]:
+        """Of the ``medicines_wanted`` known medicines nearest the query, those more similar than ``floor``."""
+        known = self.library.known_index[0]
+        scores = self._known_scores
+        nearer = sorted(
+            (i for i, score in enumerate(scores) if score > floor), key=scores.__getitem__, reverse=True
+        )
+        medicines = ((scores[i], known[i]) for i in nearer if known[i].category in MEDICINES)
+        return list(itertools.islice(medicines, self.medicines_wanted))
 
 
 def among_medicines(what: str, key: str, covers: Callable[[Chem.Mol], bool], nearest: _Nearest) -> str | None:
@@ -576,9 +577,7 @@ def among_medicines(what: str, key: str, covers: Callable[[Chem.Mol], bool], nea
     if found is None:
         return None
     controlled_score, controlled = found
-    for score, substance in nearest.medicines:
-        if score <= controlled_score:  # at equal similarity the drugs win
-            return None
+    for score, substance in nearest.medicines_above(controlled_score):  # at equal similarity the drugs win
         if library.covered(key, substance, covers):
             return (
                 f"not an analog by {what}: the known medicine {substance.name} ({score:.2f}) is closer "
