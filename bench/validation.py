@@ -7,6 +7,13 @@ Three sets in tests/data/validation (sources on every row):
   list it, so a good system says ``analog``;
 * ``nps_positives.csv``: NPS reported to early-warning systems and not under
   international control today — expected ``analog``;
+* ``nps_inventory.csv``: 2,361 NPS with their EUDA substance group, derived from
+  the amberNPS classification set by ``build_nps_inventory.py`` (licence and
+  attribution in ``NPS-INVENTORY-LICENSE.md``) — expected ``analog``. The rows
+  that the benchmark's library identifies (UN-listed, a known medicine or
+  chemical) are no held-out positives and are counted apart; recall and
+  drug-class agreement are over the others, and the groups "Others" and
+  "Plants & extracts" are reported apart as they have no drug class;
 * ``negatives.csv``: medicines and chemicals unrelated to drugs of abuse —
   expected anything but ``analog``;
 * held-out medicines: the bundled DrugCentral file split before any tuning
@@ -54,7 +61,7 @@ from chem.library import (
     bundled_substances,
 )
 from chem.match import DEFAULT_POLICY, AnalogPolicy, match
-from chem.standardize import standardize_text
+from chem.standardize import Standardized, standardize_text
 
 VALIDATION = Path(__file__).resolve().parent.parent / "tests" / "data" / "validation"
 SPLIT_SEED = 20261204
@@ -94,7 +101,7 @@ def library_without(held_out: list[dict], cache_dir: Path | None = CACHE) -> Ref
     )
 
 
-def unknown_to(library: ReferenceLibrary, candidates: list[dict]) -> list[tuple[dict, object]]:
+def unknown_to(library: ReferenceLibrary, candidates: list[dict]) -> list[tuple[dict, Standardized]]:
     """Candidates (with their standardized form) that no substance of the library identifies, stereo aside."""
     found = []
     store = StandardizationCache(CACHE)
@@ -118,6 +125,10 @@ class Outcome:
     classes_agreeing: int = 0
     classes_compared: int = 0
     class_misses: list[tuple[str, str, str]] = field(default_factory=list)
+    identified: int = 0
+    """Rows that the library identifies (listed or known): no held-out positives, not counted."""
+    groups: dict[str, Counter] = field(default_factory=dict)
+    """Verdicts by the source's substance group, where the set has one."""
     explained: tuple[int, int] | None = None
     """Of the held-out medicines called analog: how many an NPS inventory lists, how many a bundled law controls."""
 
@@ -140,6 +151,8 @@ def evaluate(
     outcomes = {
         "recently_scheduled": Outcome("recently_scheduled", "analog"),
         "nps_positives": Outcome("nps_positives", "analog"),
+        "nps_inventory": Outcome("nps_inventory", "analog"),
+        "nps_inventory_other": Outcome("nps_inventory_other", "analog"),
         "negatives": Outcome("negatives", "not analog"),
         "held_out": Outcome("held_out", "not analog"),
     }
@@ -152,10 +165,18 @@ def evaluate(
         result = match(standardize_text(row["smiles"]), library, name=row["name"], policy=policy)
         _record(outcomes["nps_positives"], row["name"], result.verdict, "analog")
         _compare_class(outcomes["nps_positives"], row, result.verdict, result.drug_class)
+    inventory = rows("nps_inventory.csv")
+    held = unknown_to(library, inventory)
+    outcomes["nps_inventory"].identified = len(inventory) - len(held)
+    for row, std in held:
+        result = match(std, library, name=row["name"], policy=policy)
+        outcome = outcomes["nps_inventory" if row["class"] else "nps_inventory_other"]
+        _record(outcome, row["name"], result.verdict, "analog", row["source_class"])
+        _compare_class(outcome, row, result.verdict, result.drug_class)
     for row, std in unknown_to(library, rows("negatives.csv")):
         result = match(std, library, name=row["name"], policy=policy)
         _record(outcomes["negatives"], row["name"], result.verdict, None)
-    inventories = {
+    inventories = {std.skeleton_key for _, std in held} | {
         standardize_text(row["smiles"]).skeleton_key
         for name in ("nps_positives.csv", "recently_scheduled.csv")
         for row in rows(name)
@@ -175,8 +196,10 @@ def evaluate(
     return outcomes
 
 
-def _record(outcome: Outcome, name: str, verdict: str, expected: str | None) -> None:
+def _record(outcome: Outcome, name: str, verdict: str, expected: str | None, group: str = "") -> None:
     outcome.verdicts[verdict] += 1
+    if group:
+        outcome.groups.setdefault(group, Counter())[verdict] += 1
     wrong = verdict != expected if expected else verdict == "analog"
     if wrong:
         outcome.misses.append((name, verdict))
@@ -202,6 +225,26 @@ def report(outcomes: dict[str, Outcome]) -> str:
         f"drug-class agreement of the flagged (both sets):    "
         f"{(recent.classes_agreeing + nps.classes_agreeing) / max(1, recent.classes_compared + nps.classes_compared):.3f} "
         f"({recent.classes_agreeing + nps.classes_agreeing}/{recent.classes_compared + nps.classes_compared})",
+    ]
+    inventory, other = outcomes.get("nps_inventory"), outcomes.get("nps_inventory_other")
+    if inventory is not None and other is not None and inventory.total:
+        lines.append(
+            f"NPS inventory (amberNPS, EUDA groups):              recall {inventory.rate('analog'):.3f} "
+            f"({inventory.verdicts['analog']}/{inventory.total}; known {inventory.verdicts['known']}; "
+            f"{inventory.identified} more identified by the library)"
+        )
+        lines.append(
+            f"  drug-class agreement of the flagged:              {inventory.class_agreement:.3f} "
+            f"({inventory.classes_agreeing}/{inventory.classes_compared})"
+        )
+        lines.append(
+            f"  groups Others and Plants & extracts:            recall {other.rate('analog'):.3f} "
+            f"({other.verdicts['analog']}/{other.total})"
+        )
+        for group, verdicts in sorted({**inventory.groups, **other.groups}.items()):
+            total = sum(verdicts.values())
+            lines.append(f"    {group:<28} recall {verdicts['analog'] / total:.3f} ({verdicts['analog']}/{total})")
+    lines += [
         f"negatives (unrelated medicines and chemicals):     false-positive rate {negatives.rate('analog'):.3f} "
         f"({negatives.verdicts['analog']}/{negatives.total} the library does not know)",
     ]

@@ -1472,6 +1472,35 @@ def ring_closure(s: Substituent) -> bool:
     return len(s.attachments) >= 2
 
 
+def benzyl_ring_substituted(s: Substituent) -> bool:
+    """-CH2- bonded to a benzene ring that carries any substituents, fused rings included
+    (the CDSA's 'benzyl (or benzyl substituted to any extent)'; the CH2 itself unsubstituted)."""
+    if not _singly_attached(s, 6):
+        return False
+    head = s.atom(s.single_attachment()[0])  # type: ignore[index]
+    if head.GetIsAromatic() or head.GetTotalNumHs() != 2 or head.GetDegree() != 2:
+        return False
+    (ring_atom,) = [n for n in head.GetNeighbors() if n.GetIdx() in s.atoms]
+    rings = s.mol.GetRingInfo().AtomRings()
+    return any(
+        ring_atom.GetIdx() in ring and len(ring) == 6 and _is_benzene(s.mol, frozenset(ring)) for ring in rings
+    )
+
+
+def oxacycle_closure(s: Substituent) -> bool:
+    """The rest of a furan, dihydrofuran, pyran or dihydropyran ring (two or three unsubstituted
+    carbons), or of a methylenedioxy ring (-CH2-O-), closing a ring from a core ring oxygen back to
+    the neighbouring benzene carbon."""
+    if len(s.attachments) != 2 or s.in_ring() or any(s.atom(i).GetDegree() != 2 for i in s.atoms):
+        return False
+    if s.elements == {6}:
+        return len(s.atoms) in (2, 3)
+    if s.elements == {6, 8} and len(s.atoms) == 2:
+        oxygen = next(i for i in s.atoms if s.atom(i).GetAtomicNum() == 8)
+        return any(own == oxygen and s.mol.GetAtomWithIdx(core).GetIsAromatic() for own, core, _ in s.attachments)
+    return False
+
+
 GROUPS: dict[str, Callable[[Substituent], bool]] = {
     "alkyl": alkyl,
     "cycloalkyl": cycloalkyl,
@@ -1551,6 +1580,8 @@ GROUPS: dict[str, Callable[[Substituent], bool]] = {
     "morpholino_or_pyrrolidino": morpholino_or_pyrrolidino,
     "dimethylazetidine": dimethylazetidine,
     "ring_closure": ring_closure,
+    "benzyl_ring_substituted": benzyl_ring_substituted,
+    "oxacycle_closure": oxacycle_closure,
     **RING_CLAUSES,
 }
 """The group vocabulary: names usable in ``sites`` and ``bridges`` of a definition."""

@@ -212,6 +212,11 @@ def identifiers(mol: Chem.Mol, removed: tuple[str, ...] = ()) -> Standardized:
     order = [int(i) for i in mol.GetProp("_smilesAtomOutputOrder").strip("[], ").split(",") if i.strip()]
     if order != list(range(mol.GetNumAtoms())):
         mol = Chem.RenumberAtoms(mol, order)
+        # The renumbered copy has no ring perception: the first pattern fingerprint
+        # would then find rings the fast way (a fused bicycle as one envelope ring),
+        # and ring SMARTS (R1, c1ccccc1) would fail on a Kekulé-drawn input that the
+        # aromatic spelling of the same molecule matches. Perceive SSSR rings now.
+        Chem.GetSymmSSSR(mol)
     return Standardized(
         mol=mol,
         smiles=smiles,

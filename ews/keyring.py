@@ -51,7 +51,10 @@ def data_dir(database_url: str) -> Path:
         return Path(configured).expanduser()
     url = make_url(normalize_url(database_url))
     if url.drivername.startswith("sqlite") and url.database and url.database != ":memory:":
-        return Path(url.database).parent
+        database = url.database
+        if database.startswith("file:"):  # an SQLite URI filename (sqlite:///file:/path?mode=ro&uri=true)
+            database = database[len("file:"):].split("?", 1)[0]
+        return Path(database).parent
     # PostgreSQL: the data directory this process would use for its own SQLite file (docs/running.md)
     return get_settings().data_dir or Path("var")
 

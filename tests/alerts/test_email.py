@@ -20,7 +20,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from alerts.channels.base import OutboundMessage
-from alerts.channels.email import EmailChannel, SmtpConfig, _strings, build_message, parse_smtp_url
+from alerts.channels.email import EmailChannel, SmtpConfig, parse_smtp_url
+from alerts.mail import _strings, build_message
 from alerts.texts import LANGUAGES, all_texts
 from chem.depict import png
 

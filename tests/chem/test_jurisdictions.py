@@ -140,3 +140,87 @@ def test_a_positional_isomer_of_a_us_schedule_i_hallucinogen_is_controlled_there
     ring_methyl_cathinone = "CC(N)C(=O)c1ccc(C)cc1"
     result = match_text(ring_methyl_cathinone, library, jurisdiction="US", as_of=date(2026, 1, 1))
     assert not [c for c in result["controls"] if c["basis"] == "positional_isomer"]
+
+
+# 2C-TFM: 2,5-dimethoxy-4-(trifluoromethyl)phenethylamine, named in no list we bundle
+TWO_C_TFM = "NCCc1cc(OC)c(C(F)(F)F)cc1OC"
+MIDODRINE = "COc1ccc(OC)c(C(O)CNC(=O)CN)c1"
+# JWH-203: 1-pentyl-3-(2-chlorophenylacetyl)indole, a 3-phenylacetylindole named in no list we bundle
+JWH_203 = "CCCCCn1cc(C(=O)Cc2ccccc2Cl)c2ccccc21"
+GRANISETRON = "CN1C2CCCC1CC(NC(=O)c1nn(C)c3ccccc13)C2"
+
+
+def generic_controls(result: dict, code: str) -> list[dict]:
+    return [c for c in result["controls"] if c["jurisdiction"] == code and c["basis"] == "generic"]
+
+
+def test_canadas_2c_phenethylamine_description_catches_a_2c_from_its_day_in_force(library):
+    """CDSA Schedule III item 35 (SOR/2016-73): in force the 180th day after 4 May 2016, 31 October 2016."""
+    canada = match_text(TWO_C_TFM, library, jurisdiction="CA", as_of=date(2026, 1, 1))
+    assert canada["verdict"] == "controlled" and canada["class"] == "phenethylamine"
+    (control,) = generic_controls(canada, "CA")
+    assert control["definition"] == "ca-cdsa-2c-phenethylamines-2-5-dialkoxy"
+    assert (
+        control["instrument"] == "Controlled Drugs and Substances Act, Schedule III, item 35 (2C-phenethylamines)"
+    )
+    assert (control["schedule"], control["controlled_since"]) == ("III", "2016-10-31")
+    before = match_text(TWO_C_TFM, library, jurisdiction="CA", as_of=date(2016, 10, 30))
+    assert before["verdict"] == "analog" and before["controls"] == []
+    # the class is Canadian law only
+    assert not generic_controls(match_text(TWO_C_TFM, library, jurisdiction="US", as_of=date(2026, 1, 1)), "CA")
+
+
+def test_a_medicine_near_the_2c_description_stays_known_in_canada(library):
+    """Midodrine is a 2,5-dimethoxy-beta-hydroxyphenethylamine, but its nitrogen carries a glycyl group."""
+    result = match_text(MIDODRINE, library, jurisdiction="CA", as_of=date(2026, 1, 1))
+    assert result["verdict"] == "known" and result["controls"] == []
+
+
+def test_canadas_synthetic_cannabinoid_classes_beyond_the_naphthoylindoles(library):
+    canada = match_text(JWH_203, library, jurisdiction="CA", as_of=date(2016, 1, 1))
+    assert canada["verdict"] == "controlled" and canada["class"] == "synthetic_cannabinoid"
+    (control,) = generic_controls(canada, "CA")
+    assert control["definition"] == "ca-cdsa-scra-phenylacetylindoles"
+    assert control["instrument"].startswith("Controlled Drugs and Substances Act, Schedule II, item 2(4)")
+    assert (control["schedule"], control["controlled_since"]) == ("II", "2015-07-16")
+    assert match_text(JWH_203, library, jurisdiction="CA", as_of=date(2015, 7, 15))["controls"] == []
+
+
+def test_granisetron_shares_the_indazole_carboxamide_core_but_is_no_cannabinoid_agonist(library):
+    """Item 2 controls CB1 agonists 'including' the classes: a 5-HT3 antagonist medicine is not one."""
+    from rdkit import Chem
+
+    from chem.generic import load_definitions
+
+    (rule,) = [d for d in load_definitions() if d.id == "ca-cdsa-scra-indazole-3-carboxamides"]
+    assert rule.covers(Chem.MolFromSmiles(GRANISETRON)) is not None  # the structure alone would match
+    result = match_text(GRANISETRON, library, jurisdiction="CA", as_of=date(2026, 1, 1))
+    assert result["verdict"] == "known" and result["controls"] == []
+
+
+def test_a_us_temporary_order_hands_over_to_the_permanent_listing(library):
+    """5F-EDMB-PINACA: temporary order 84 FR 15505 from 16 April 2019, permanent Schedule I from 7 April 2022."""
+    edmb = "CCOC(=O)C(NC(=O)c1nn(CCCCCF)c2ccccc12)C(C)(C)C"
+    before = match_text(edmb, library, jurisdiction="US", as_of=date(2019, 4, 15))
+    assert not national(before, "US")
+    temporary = national(match_text(edmb, library, jurisdiction="US", as_of=date(2020, 1, 1)), "US")
+    assert [(c["instrument"], c["controlled_since"]) for c in temporary] == [
+        ("Controlled Substances Act (21 CFR 1308.11(h), temporary listing)", "2019-04-16")
+    ]
+    permanent = national(match_text(edmb, library, jurisdiction="US", as_of=date(2023, 1, 1)), "US")
+    assert [(c["instrument"], c["controlled_since"]) for c in permanent] == [
+        ("Controlled Substances Act (21 CFR 1308.11)", "2022-04-07")
+    ]
+
+
+def test_brazils_cyclopropyl_ketone_class_reaches_the_indazoles(library):
+    """Lista F2 item b.5 (B9): an indazol-3-yl tetramethylcyclopropyl ketone, on no list we bundle."""
+    indazole_ur144 = "CCCCCn1nc(C(=O)C2C(C)(C)C2(C)C)c2ccccc21"
+    brazil = match_text(indazole_ur144, library, jurisdiction="BR", as_of=date(2026, 1, 1))
+    assert brazil["verdict"] == "controlled"
+    (control,) = generic_controls(brazil, "BR")
+    assert control["definition"] == "br-f2-b5-cyclopropylmethanone-indoles-indazoles"
+    assert control["instrument"].startswith("Portaria SVS/MS 344/1998, Anexo I, Lista F2")
+    assert control["schedule"] == "F2"
+    # Canada's item 2(6) names indoles only: the indazole stays an analog there
+    assert match_text(indazole_ur144, library, jurisdiction="CA", as_of=date(2026, 1, 1))["verdict"] == "analog"

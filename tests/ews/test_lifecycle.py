@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
 from alerts.channels.base import OutboundMessage
-from alerts.channels.email import build_message
+from alerts.mail import build_message
 from ews.config import Settings
 from ews.db import engine_for, session_scope, utcnow
 from ews.models import Alert, AlertVersion, Delivery, Detection, DetectionComponent

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from ews.db import engine_for, session_scope
-from ews.keyring import Keyring, SecretKeyError, generated_key
+from ews.keyring import Keyring, SecretKeyError, data_dir, generated_key
 from ews.models import ApiKey
 from ews.services.admin import rotate_key
 from tests.conftest import make_actor
@@ -27,6 +27,14 @@ def test_a_generated_key_is_private_to_its_owner_and_stable(tmp_path):
     assert generated_key(tmp_path / "var") == first
     mode = stat.S_IMODE(os.stat(tmp_path / "var" / "secret.key").st_mode)
     assert mode == 0o600
+
+
+@pytest.mark.parametrize("form", ["sqlite:///{path}", "sqlite:///file:{path}?mode=ro&uri=true"])
+def test_the_key_lives_beside_the_sqlite_database_whatever_form_its_url_takes(tmp_path, monkeypatch, form):
+    # An SQLite URI filename once made a folder literally named "file:" in the working directory.
+    monkeypatch.delenv("EWS_DATA_DIR", raising=False)
+    path = tmp_path / "node" / "ews.db"
+    assert data_dir(form.format(path=path)) == path.parent
 
 
 def test_values_encrypted_under_a_previous_key_are_read_and_rotated():
