@@ -36,7 +36,7 @@ phenibut) or controlled as a class by a bundled national law (the US CSA's
 barbituric acid derivatives). They count as false positives all the same; the
 breakdown says how much of the rate is of that kind.
 
-Run: ``python -m bench.validation [--no-families] [--dev | --fold N] [--misses]``.
+Run: ``python -m bench.validation [--no-families] [--medicine-veto] [--dev | --fold N] [--misses]``.
 """
 
 from __future__ import annotations
@@ -282,8 +282,13 @@ def main() -> None:
         choices=range(1, FOLDS),
         help="hold out this development fold together with the test fold (the test fold stays unseen)",
     )
+    parser.add_argument(
+        "--medicine-veto",
+        action="store_true",
+        help="weigh family rules and foreign definitions against the medicines (AnalogPolicy.known_member_veto)",
+    )
     args = parser.parse_args()
-    policy = AnalogPolicy(use_families=not args.no_families)
+    policy = AnalogPolicy(use_families=not args.no_families, known_member_veto=args.medicine_veto)
     folds = medicine_folds()
     fold = args.fold or (DEV_FOLD if args.dev else TEST_FOLD)
     held_out = folds[fold]
