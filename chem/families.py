@@ -63,6 +63,10 @@ class FamilyRule:
     def matches(self, mol: Chem.Mol) -> bool:
         return self.matching_atoms(mol) is not None
 
+    def excludes(self, mol: Chem.Mol) -> bool:
+        """Whether one of the rule's exclusions matches ``mol``: its authors put this chemotype outside."""
+        return any(mol.HasSubstructMatch(excluded) for excluded in self.exclude)
+
 
 def _smarts(text: str, where: str) -> Chem.Mol:
     pattern = Chem.MolFromSmarts(text)

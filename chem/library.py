@@ -21,7 +21,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache, cached_property
@@ -674,6 +674,23 @@ class ReferenceLibrary:
             and s.standardized.skeleton_key not in controlled_skeletons
         ]
         return known, self._known_fingerprints(known)
+
+    @cached_property
+    def _coverage(self) -> dict[tuple[str, str], bool]:
+        return {}
+
+    def covered(self, key: str, substance: Substance, covers: Callable[[Chem.Mol], bool]) -> bool:
+        """Whether a rule (``key``: a family rule, a generic definition) covers ``substance``, as ``covers``
+        says; remembered, since the same controlled substances are asked about again and again."""
+        found = self._coverage.get((key, substance.id))
+        if found is None:
+            found = substance.standardized is not None and covers(substance.standardized.mol)
+            self._coverage[(key, substance.id)] = found
+        return found
+
+    def families_of(self, substance: Substance) -> frozenset[str]:
+        """Ids of the family rules that cover ``substance`` (remembered as :meth:`covered` is)."""
+        return frozenset(r.id for r in self.families if self.covered(f"family:{r.id}", substance, r.matches))
 
     def _known_fingerprints(self, known: list[Substance]) -> list[DataStructs.ExplicitBitVect]:
         """Fingerprints of ``known``, from the cache directory when it holds them for exactly these structures."""
