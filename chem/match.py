@@ -45,6 +45,7 @@ from functools import cached_property
 
 from rdkit import Chem
 from rdkit.Chem import rdFingerprintGenerator, rdFMCS
+from rdkit.DataStructs import ExplicitBitVect
 
 from chem import isomers
 from chem.errors import StructureError
@@ -542,12 +543,12 @@ class _Nearest:
         self.medicines_wanted = medicines
 
     @cached_property
-    def query_fp(self) -> DataStructs.ExplicitBitVect:
+    def query_fp(self) -> ExplicitBitVect:
         return fingerprint(self.std.mol)
 
     @cached_property
     def _controlled_scores(self) -> list[float]:
-        return DataStructs.BulkTanimotoSimilarity(self.query_fp, self.library.controlled_fps)
+        return self.library.controlled_index.similarities(self.query_fp).tolist()
 
     @cached_property
     def _controlled_order(self) -> list[int]:
@@ -566,7 +567,7 @@ class _Nearest:
 
     @cached_property
     def _known_scores(self) -> list[float]:
-        return DataStructs.BulkTanimotoSimilarity(self.query_fp, self.library.known_index[1])
+        return self.library.known_fingerprint_index.similarities(self.query_fp).tolist()
 
     def medicines_above(self, floor: float) -> list[tuple[float, Substance]]:
         """Of the ``medicines_wanted`` known medicines nearest the query, those more similar than ``floor``."""
