@@ -53,7 +53,7 @@ def data_dir(database_url: str) -> Path:
     if url.drivername.startswith("sqlite") and url.database and url.database != ":memory:":
         database = url.database
         if database.startswith("file:"):  # an SQLite URI filename (sqlite:///file:/path?mode=ro&uri=true)
-            database = database[len("file:"):].split("?", 1)[0]
+            database = database[len("file:") :].split("?", 1)[0]
         return Path(database).parent
     # PostgreSQL: the data directory this process would use for its own SQLite file (docs/running.md)
     return get_settings().data_dir or Path("var")
