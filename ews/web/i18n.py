@@ -27,11 +27,16 @@ def words(lang: str) -> dict[str, str]:
     return {**WORDS["en"], **WORDS[lang]}
 
 
+LANGUAGE_COOKIE = "ews_lang"
+"""The language last chosen with ``?lang=``, so that the form it shows is answered in it too."""
+
+
 def language(request: Request) -> str:
-    """``?lang=`` first, then the browser's Accept-Language, then English."""
-    wanted = request.query_params.get("lang")
-    if wanted in WORDS:
-        return wanted
+    """``?lang=`` first, then the one chosen so before (a cookie), then the browser's Accept-Language,
+    then English."""
+    for wanted in (request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
+        if wanted in WORDS:
+            return wanted
     for part in request.headers.get("accept-language", "").split(","):
         code = part.split(";")[0].strip()[:2].lower()
         if code in WORDS:

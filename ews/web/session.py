@@ -23,6 +23,7 @@ from ews.auth import Principal
 from ews.db import reader_of
 from ews.problems import Problem
 from ews.services import accounts
+from ews.web.i18n import LANGUAGE_COOKIE, LANGUAGES
 
 SESSION_COOKIE = "ews_session"
 CSRF_COOKIE = "ews_csrf"
@@ -88,11 +89,23 @@ def csrf_token(request: Request) -> str:
 
 
 def set_cookies(request: Request, response: Response) -> Response:
-    """Give a first-time visitor the CSRF cookie its forms were rendered with."""
+    """Give a first-time visitor the CSRF cookie its forms were rendered with, and remember a
+    language chosen with ``?lang=`` (a form posted from the page has no query string)."""
     new = getattr(request.state, "new_csrf", None)
     if new:
         response.set_cookie(
             CSRF_COOKIE, new, httponly=True, samesite="lax", secure=_secure(request), path="/", max_age=86_400
+        )
+    chosen = request.query_params.get("lang")
+    if chosen in LANGUAGES and request.cookies.get(LANGUAGE_COOKIE) != chosen:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            chosen,
+            httponly=True,
+            samesite="lax",
+            secure=_secure(request),
+            path="/",
+            max_age=365 * 86_400,
         )
     return response
 

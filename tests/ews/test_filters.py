@@ -122,3 +122,16 @@ def test_the_match_endpoint_refuses_an_unknown_jurisdiction_or_date(client, acto
     )
     errors = {e["field"]: e["message"] for e in body["errors"]}
     assert "UN or an ISO 3166-1 alpha-2 code" in errors["jurisdiction"] and "as_of" in errors
+
+
+def test_a_language_chosen_with_lang_holds_for_the_form_it_shows(client):
+    # The form posts to /match without a query string: the answer stays in the chosen language.
+    from tests.ews.workspace_support import csrf_of
+
+    page = client.get("/match", params={"lang": "es"})
+    assert page.cookies.get("ews_lang") == "es"
+    answer = client.post("/match", data={"structures": FENTANYL, "csrf_token": csrf_of(page.text)})
+    assert answer.status_code == 200 and 'id="results"' in answer.text
+    assert '<html lang="es">' in answer.text and "Identificar estructuras" in answer.text
+    assert '<html lang="fr">' in client.get("/match", params={"lang": "fr"}).text  # a new choice wins
+    assert '<html lang="fr">' in client.get("/alerts").text

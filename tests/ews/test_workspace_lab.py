@@ -113,7 +113,7 @@ def test_a_lab_submits_a_detection_and_uploads_a_batch(browser, actors, settings
         # a batch: per-row results with the errors named, and a results CSV
         batch = tmp_path / "batch.csv"
         batch.write_text(BATCH)
-        browser.get(f"{base}/upload")
+        browser.get(f"{base}/upload?lang=en")  # back from the Spanish list: a chosen language holds
         assert "purity_percent" in browser.find_element(By.ID, "columns").text
         browser.find_element(By.ID, "file").send_keys(str(batch))
         browser.find_element(By.ID, "upload").click()
