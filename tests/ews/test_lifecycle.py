@@ -306,8 +306,11 @@ def test_a_cancelled_alert_says_so_everywhere(client, actors, settings):
     versions = client.get(f"/api/v1/alerts/{alert.id}/versions", headers=actors["lab_mx"].headers).json()["items"]
     assert [(v["msg_type"], v["current"]) for v in versions] == [("Alert", False), ("Cancel", True)]
     assert versions[0]["superseded_by"]["version"] == 2
-    # the page lists both versions; the first is superseded by the current one, and its CAP is still there
+    # the page lists both versions; the first is superseded by the current one, and its CAP is still there.
+    # The language chosen above (es) holds until another is chosen.
     page = client.get(f"/alerts/{alert.id}").text
+    assert '<html lang="es">' in page and 'data-version="1"' in page
+    page = client.get(f"/alerts/{alert.id}", params={"lang": "en"}).text
     assert 'data-version="1"' in page and "superseded by version" in page
     assert parse_cap(client.get(f"/api/v1/alerts/{alert.id}/versions/1.cap").content).msg_type == MsgType.ALERT
     assert client.get(f"/api/v1/alerts/{alert.id}/versions/9.cap").status_code == 404
