@@ -122,6 +122,8 @@ class Outcome:
     expected: str
     verdicts: Counter = field(default_factory=Counter)
     misses: list[tuple[str, str]] = field(default_factory=list)
+    causes: dict[str, str] = field(default_factory=dict)
+    """Of the held-out medicines called analog: the evidence that made each one (:func:`cause`)."""
     classes_agreeing: int = 0
     classes_compared: int = 0
     class_misses: list[tuple[str, str, str]] = field(default_factory=list)
@@ -186,6 +188,7 @@ def evaluate(
         result = match(std, library, name=row["name"], policy=policy)
         _record(outcomes["held_out"], row["name"], result.verdict, None)
         if result.verdict == "analog":
+            outcomes["held_out"].causes[row["name"]] = cause(result)
             on_inventory += std.skeleton_key in inventories
             controlled_somewhere += any(
                 match(std, library, jurisdiction=code, policy=policy).verdict == "controlled"
@@ -194,6 +197,31 @@ def evaluate(
             )
     outcomes["held_out"].explained = (on_inventory, controlled_somewhere)
     return outcomes
+
+
+def cause(result) -> str:
+    """The evidence that made ``result`` an analog, in the order the decision weighs it."""
+    found = result.matches
+    elsewhere = [m["substance"]["name"] for m in found if m["kind"] == "identity"]
+    if elsewhere:
+        return "identity with a substance controlled elsewhere: " + ", ".join(elsewhere)
+    vetoed = " ".join(w for w in result.warnings if w.startswith("not an analog by the family"))
+    families = [
+        m["family"]["id"] for m in found if m["kind"] == "family" and f"family {m['family']['name']}:" not in vetoed
+    ]
+    if families:
+        return "family " + ", ".join(families)
+    generic = [
+        f"{m['definition']['jurisdiction']} {m['definition']['id']}" for m in found if m["kind"] == "generic"
+    ]
+    if generic:
+        return "definition " + ", ".join(generic)
+    similar = [m for m in found if m["kind"] == "similarity"]
+    if similar:
+        top = max(similar, key=lambda m: (m["score"] >= 0.5, m.get("mcs_score", 0), m["score"]))
+        mcs = f", MCS {top['mcs_score']:.2f}" if "mcs_score" in top else ""
+        return f"similarity {top['substance']['name']} {top['score']:.2f}{mcs}"
+    return "?"
 
 
 def _record(outcome: Outcome, name: str, verdict: str, expected: str | None, group: str = "") -> None:
@@ -303,7 +331,8 @@ def main() -> None:
     if args.misses:
         for outcome in outcomes.values():
             for name, verdict in outcome.misses:
-                print(f"  {outcome.name}: {name} -> {verdict}")
+                why = f" ({outcome.causes[name]})" if name in outcome.causes else ""
+                print(f"  {outcome.name}: {name} -> {verdict}{why}")
             for name, expected, found in outcome.class_misses:
                 print(f"  {outcome.name}: {name} class {found}, source says {expected}")
 
