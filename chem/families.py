@@ -56,7 +56,7 @@ class FamilyRule:
         ]
         # the exclusions are searched only once a pattern has matched: most molecules match none
         hit = next((found for found in map(mol.GetSubstructMatch, candidates) if found), None)
-        if hit is None or any(mol.HasSubstructMatch(excluded) for excluded in self.exclude):
+        if hit is None or self.excludes(mol):
             return None
         return tuple(hit)
 
@@ -64,8 +64,12 @@ class FamilyRule:
         return self.matching_atoms(mol) is not None
 
     def excludes(self, mol: Chem.Mol) -> bool:
-        """Whether one of the rule's exclusions matches ``mol``: its authors put this chemotype outside."""
-        return any(mol.HasSubstructMatch(excluded) for excluded in self.exclude)
+        """Whether one of the rule's exclusions matches ``mol``: its authors put this chemotype outside.
+
+        An exclusion drawn with stereo excludes only that configuration (the dextro-morphinans);
+        a structure drawn without stereo is not excluded by it, since it may be the other one.
+        """
+        return any(mol.HasSubstructMatch(excluded, useChirality=True) for excluded in self.exclude)
 
 
 def _smarts(text: str, where: str) -> Chem.Mol:

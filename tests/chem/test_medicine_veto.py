@@ -132,3 +132,24 @@ def test_a_radiotracer_is_no_analog(library):
     unlabelled = match_text("CC(C)NC(C)Cc1ccc(I)cc1", held_out)
     assert unlabelled["verdict"] == "analog"
     assert unlabelled["class"] == "phenethylamine"
+
+
+DEXTRO = "CCN1CC[C@@]23CCCC[C@@H]2[C@@H]1Cc1ccc(OC)cc13"
+"""(+)-3-methoxy-N-ethylmorphinan: N-ethyl dextromethorphan, in the configuration the 1961 Convention excepts."""
+LEVO = "CCN1CC[C@]23CCCC[C@H]2[C@H]1Cc1ccc(OC)cc13"
+FLAT = "CCN1CCC23CCCCC2C1Cc1ccc(OC)cc13"
+
+
+def test_a_dextro_morphinan_is_no_opioid_analog(library):
+    """The Convention lists levorphanol and levomethorphan but not dextrorphan and dextromethorphan:
+    the (+)-morphinans are no opioids. A new one is no analog, by the morphinan rule or by its
+    similarity to levomethorphan (the same fingerprint, stereo aside); its mirror image is, and so is
+    the structure drawn without stereo, which may be either."""
+    dextro = match_text(DEXTRO, library)
+    assert dextro["verdict"] == "no_match", dextro
+    assert not any(m["kind"] == "family" for m in dextro["matches"])
+    assert any("morphinans" in w and "leaves this structure out on purpose" in w for w in dextro["warnings"])
+    for smiles in (LEVO, FLAT):
+        result = match_text(smiles, library)
+        assert result["verdict"] == "analog" and result["class"] == "opioid", smiles
+        assert any(m["kind"] == "family" and "morphinans" in m["family"]["name"] for m in result["matches"])
