@@ -34,7 +34,9 @@ The false positives among the held-out medicines are broken down: some are
 also on the NPS inventories above (a medicine sold as an NPS: adinazolam,
 phenibut) or controlled as a class by a bundled national law (the US CSA's
 barbituric acid derivatives). They count as false positives all the same; the
-breakdown says how much of the rate is of that kind.
+breakdown says how much of the rate is of that kind, and a second line gives
+the rate less them. With ``--misses`` each held-out medicine called analog is
+listed with the evidence that made it one (:func:`cause`).
 
 Run: ``python -m bench.validation [--no-families] [--medicine-veto] [--dev | --fold N] [--misses]``.
 """
