@@ -313,7 +313,21 @@ def report(outcomes: dict[str, Outcome]) -> str:
             f"held-out medicines and negatives together:        false-positive rate "
             f"{both / (held.total + negatives.total):.3f} ({both}/{held.total + negatives.total})"
         )
+    if held is not None and held.causes:
+        kinds = Counter(_kind(text) for text in held.causes.values())
+        lines.append(
+            "held-out medicines called analog, by evidence:     "
+            + ", ".join(f"{kind} {count}" for kind, count in kinds.most_common())
+        )
     return "\n".join(lines)
+
+
+def _kind(text: str) -> str:
+    """The kind of evidence of a :func:`cause`: the family rule by its id, else similarity, definition, identity."""
+    evidence = text.split(";")[0]
+    if evidence.startswith("family "):
+        return evidence.split(",")[0]
+    return evidence.split(" ")[0]
 
 
 def main() -> None:

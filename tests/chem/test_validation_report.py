@@ -52,3 +52,15 @@ def test_the_report_gives_the_rate_less_medicines_an_inventory_lists_or_a_law_co
     assert (
         "less those an NPS inventory lists or a national law controls: false-positive rate 0.020 (2/100)" in text
     )
+
+
+def test_the_report_groups_the_held_out_analogs_by_their_evidence():
+    held = Outcome("held_out", "not analog", verdicts=Counter(analog=3, no_match=97))
+    held.causes = {
+        "talbutal": "family barbiturate; controlled in US",
+        "heptobarbital": "family barbiturate, benzodiazepine",
+        "ethoheptazine": "similarity pethidine 0.90",
+    }
+    empty = Outcome("x", "analog")
+    text = report({"recently_scheduled": empty, "nps_positives": empty, "negatives": empty, "held_out": held})
+    assert "by evidence:     family barbiturate 2, similarity 1" in text
