@@ -116,6 +116,8 @@ def library(tmp_path_factory) -> ReferenceLibrary:
         ("Cc1cccc(N(C(=O)c2ccccc2)C2CCN(C)CC2)c1", "opioid", "fentanyl-precursor"),  # line 1890
         ("Cc1nnc(CN)n1-c1ccc(Cl)cc1C(=O)c1ccccc1", "benzodiazepine", "benzodiazepine-precursor"),  # line 957
         ("CC=1NN=C2N(C(CC(N(C21)C2=CC=CC=C2)=O)=O)C", "benzodiazepine", "heteroaryl-diazepine"),  # line 2189
+        # a 3-hydroxy pyridodiazepinone, whose canonical tautomer puts hydrogens on the pyridine
+        ("O=C1Nc2ccc(Cl)nc2C(c2ccccc2Cl)=NC1O", "benzodiazepine", "heteroaryl-diazepine"),  # line 1583
     ],
 )
 def test_inventory_chemotypes_are_analogs_with_their_class(library, smiles, drug_class, family):
