@@ -45,7 +45,7 @@ from functools import cached_property
 
 from rdkit import Chem
 from rdkit.Chem import rdFingerprintGenerator, rdFMCS
-from rdkit.DataStructs import ExplicitBitVect
+from rdkit.DataStructs import ExplicitBitVect, TanimotoSimilarity
 
 from chem import isomers
 from chem.errors import StructureError
@@ -278,6 +278,92 @@ def _ester_ether_parents(
                 ]
                 if controls and identity.substance.status == "controlled":
                     yield kind, identity.substance, controls
+
+
+# --- amine N-oxides --------------------------------------------------------------------------
+
+_AMINE_OXIDE = Chem.MolFromSmarts("[NX4+;!a;H0;!$(N=*)](-[#6])(-[#6])(-[#6])-[OX1-]")
+
+
+def reduced_n_oxide(mol: Chem.Mol) -> Chem.Mol | None:
+    """The tertiary amine of an amine N-oxide (the oxygen removed), or None when there is none.
+
+    An amine N-oxide is a metabolite and a prodrug of its amine, to which the body reduces it
+    (DMT N-oxide, morphine N-oxide): the amine is evidence for what the N-oxide is.
+    Aromatic and imine N-oxides (chlordiazepoxide, minoxidil) are drugs of their own and stay.
+
+    >>> Chem.MolToSmiles(reduced_n_oxide(Chem.MolFromSmiles("C[N+](C)([O-])CCc1c[nH]c2ccccc12")))
+    'CN(C)CCc1c[nH]c2ccccc12'
+    >>> reduced_n_oxide(Chem.MolFromSmiles("CN(C)CCc1c[nH]c2ccccc12")) is None
+    True
+    """
+    hits = mol.GetSubstructMatches(_AMINE_OXIDE)
+    if not hits:
+        return None
+    editable = Chem.RWMol(mol)
+    for hit in hits:
+        editable.GetAtomWithIdx(hit[0]).SetFormalCharge(0)
+    for oxygen in sorted((hit[-1] for hit in hits), reverse=True):
+        editable.RemoveAtom(oxygen)
+    try:
+        Chem.SanitizeMol(editable)
+    except Chem.MolSanitizeException:
+        return None
+    return editable.GetMol()
+
+
+def _n_oxide_evidence(
+    std: Standardized, library: ReferenceLibrary, jurisdiction: str, as_of: date, use_families: bool
+) -> tuple[list[dict], str | None, bool]:
+    """Match entries for the amine of an amine N-oxide: a controlled substance it is, or a family it
+    belongs to; with the drug class and the high-harm flag they carry."""
+    reduced = reduced_n_oxide(std.mol)
+    if reduced is None:
+        return [], None, False
+    parent = identifiers(reduced)
+    oxygens = {hit[-1] for hit in std.mol.GetSubstructMatches(_AMINE_OXIDE)}
+    kept = [atom for atom in range(std.mol.GetNumAtoms()) if atom not in oxygens]  # the amine's atoms
+    query_fp = fingerprint(std.mol)
+    entries: list[dict] = []
+    drug_class: str | None = None
+    high_harm = False
+    note = f"an N-oxide of {parent.smiles}: the body reduces amine N-oxides to the amine"
+    for identity in _identities(parent, library, []):
+        substance = identity.substance
+        in_force = [c for c in substance.controls_in_force(jurisdiction, as_of) if c.status == "controlled"]
+        if substance.status != "controlled" or not in_force:
+            continue
+        entries.append(
+            {
+                "kind": "similarity",
+                "substance": substance.to_dict(),
+                "score": round(TanimotoSimilarity(query_fp, fingerprint(substance.standardized.mol)), 3),  # type: ignore[union-attr]
+                "shared_atoms": kept,
+                "basis": "n_oxide",
+                "note": f"{note}, which is {substance.name}",
+            }
+        )
+        drug_class = drug_class or substance.drug_class
+    if use_families:
+        parent_screen = screen(parent.mol)
+        for rule in library.possible_rules(parent_screen)[0]:
+            atoms = rule.matching_atoms(parent.mol, parent_screen)
+            if atoms is None:
+                continue
+            entries.append(
+                {
+                    "kind": "family",
+                    "substance": {"id": rule.id, "name": rule.name},
+                    "score": 1.0,
+                    "family": {"id": rule.id, "name": rule.name, "class": rule.drug_class},
+                    "shared_atoms": kept,
+                    "basis": "n_oxide",
+                    "note": f"{note}, one of the {rule.name}",
+                }
+            )
+            drug_class = drug_class or rule.drug_class
+            high_harm = high_harm or rule.high_harm
+    return entries, drug_class, high_harm
 
 
 # --- positional isomers (US hallucinogens, 21 CFR 1300.01) ----------------------------------
@@ -796,6 +882,15 @@ def match(
             )
         if family_hits:
             drug_class = drug_class or family_hits[0].drug_class
+    # an amine N-oxide is weighed by its amine when nothing above has placed it
+    oxide_evidence: list[dict] = []
+    if not (controlled_here or precursor_here or known_here or elsewhere or family_hits):
+        oxide_evidence, oxide_class, oxide_harm = _n_oxide_evidence(
+            std, library, jurisdiction, as_of, policy.use_families
+        )
+        matches += oxide_evidence
+        drug_class = drug_class or oxide_class
+        high_harm = high_harm or oxide_harm
     # a foreign definition needs weighing against the medicines only when no family has decided
     if (
         foreign
@@ -822,7 +917,13 @@ def match(
     # Similarity evidence is always reported; the MCS is paid for only when
     # nothing above has decided (it is the expensive step).
     undecided = not (
-        controlled_here or precursor_here or known_here or elsewhere or generic_elsewhere or family_hits
+        controlled_here
+        or precursor_here
+        or known_here
+        or elsewhere
+        or generic_elsewhere
+        or family_hits
+        or oxide_evidence
     )
     neighbours = _neighbours(std, library, as_of, policy, jurisdiction)
     evidence: list[NeighbourEvidence] = []
@@ -881,11 +982,13 @@ def match(
         verdict = "precursor"
     elif known_here:
         verdict = "known"
-    elif (generic_elsewhere or family_hits or similar_enough) and (tracer := radiolabel(std.mol)):
+    elif (generic_elsewhere or family_hits or oxide_evidence or similar_enough) and (
+        tracer := radiolabel(std.mol)
+    ):
         verdict = "no_match"
         drug_class = None
         warnings.append(f"not an analog: labelled with {tracer}, a diagnostic radiotracer")
-    elif elsewhere or generic_elsewhere or family_hits or similar_enough:
+    elif elsewhere or generic_elsewhere or family_hits or oxide_evidence or similar_enough:
         verdict = "analog"
         drug_class = drug_class or nearest_class
         high_harm = high_harm or any(

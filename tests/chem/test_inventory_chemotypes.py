@@ -16,7 +16,7 @@ from rdkit import Chem, rdBase
 from chem.classes import CLASSES
 from chem.families import load_families
 from chem.library import ReferenceLibrary
-from chem.match import match_text
+from chem.match import match_text, reduced_n_oxide
 from chem.screening import screen
 from chem.standardize import standardize_text
 
@@ -74,6 +74,50 @@ def library(tmp_path_factory) -> ReferenceLibrary:
         ("CC(N)CC(O1)=CC2=C1C=CC=C2", "arylalkylamine", "benzofuran-aminoalkyl"),  # line 137
         ("O1C=C(C2=C1C=CC=C2)CC(C)NC", "arylalkylamine", "benzofuran-aminoalkyl"),  # line 352
         ("NCCC1=CC2=C(OCC2)C=C1", "arylalkylamine", "benzofuran-aminoalkyl"),  # 5-AEDB, line 624
+        # endocannabinoid-system ligands: fatty acid amides and FAAH/MAGL inhibitors
+        (
+            "CCCCC/C=C\\C/C=C\\C/C=C\\C/C=C\\CCCC(=O)N[C@H](C)CO",
+            "synthetic_cannabinoid",
+            "endocannabinoid-modulator",
+        ),  # (R)-methanandamide, line 1701
+        (
+            "CN(C)C(=O)n1nnnc1Cc1ccc(-c2ccccc2)cc1",
+            "synthetic_cannabinoid",
+            "endocannabinoid-modulator",
+        ),  # LY2183240
+        (
+            "NC(=O)c1cccc(-c2cccc(OC(=O)NC3CCCCC3)c2)c1",
+            "synthetic_cannabinoid",
+            "endocannabinoid-modulator",
+        ),  # URB597, line 2328
+        # a CBD-type resorcinol on a pinene ring
+        (
+            "CCCCCCC(C)(C)c1cc(OC)c([C@@H]2C=C(CO)[C@@H]3C[C@H]2C3(C)C)c(OC)c1",
+            "cannabinoid",
+            "cannabidiol-type",
+        ),  # HU-308, line 1380
+        # tianeptine's MC5 metabolite, drawn with a charged sulfonyl
+        ("CN1c2ccccc2C(NCCCCC(=O)O)c2ccc(Cl)cc2S1([O-])[O-]", "opioid", "tianeptine"),  # line 2282
+        ("O=C1CCCCC1(O)c1ccccc1Cl", "arylcyclohexylamine", "ketamine-precursor"),  # line 48
+        # ring-constrained tryptamines
+        ("COc1ccc2[nH]cc(C[C@H]3CCCN3C)c2c1", "tryptamine", "tryptamine"),  # 5-MeO-MPMI, line 741
+        ("CN(C)C1Cc2cccc3[nH]cc(c23)C1", "tryptamine", "tryptamine"),  # line 2219
+        # an amine N-oxide is weighed by its amine (DMT)
+        ("C[N+](C)([O-])CCc1c[nH]c2ccccc12", "tryptamine", "tryptamine"),  # DMT N-oxide, line 1810
+        # benzhydryl-, GBR-type and 3-chloropropyl phenylpiperazines
+        ("Clc1ccc(C(c2ccccc2)N2CCNCC2)cc1", "piperazine", "piperazine"),  # norchlorcyclizine, line 2132
+        ("Fc1ccc(C(OCCN2CCN(CCCc3ccccc3)CC2)c2ccc(F)cc2)cc1", "piperazine", "piperazine"),  # vanoxerine
+        ("ClCCCN1CCN(c2cccc(Cl)c2)CC1", "piperazine", "piperazine"),  # line 1144
+        ("c1ccc(CC2CCNCC2)cc1", "piperidine_pyrrolidine", "pipradrol"),  # 4-benzylpiperidine, line 423
+        ("Cc1oc2nc3c(c(NC(=O)CN4CCCC4=O)c2c1C)CCCC3", "piperidine_pyrrolidine", "racetam"),  # coluracetam
+        ("COc1ccccc1CNC(C)Cc1ccc2occc2c1", "arylalkylamine", "arylalkylamine"),  # 5-APB-NBOMe, line 627
+        ("NC1CCc2ccccc21", "aminoindane", "aminoindane"),  # 1-aminoindane, line 24
+        ("COc1ccccc1N1CCN(C(c2ccccc2)C(O)c2ccccc2)CC1", "opioid", "piperazine-opioid"),  # line 99
+        ("Cc1cccc(N(C(=O)c2ccccc2)C2CCN(C)CC2)c1", "opioid", "fentanyl-precursor"),  # line 1890
+        ("Cc1nnc(CN)n1-c1ccc(Cl)cc1C(=O)c1ccccc1", "benzodiazepine", "benzodiazepine-precursor"),  # line 957
+        ("CC=1NN=C2N(C(CC(N(C21)C2=CC=CC=C2)=O)=O)C", "benzodiazepine", "heteroaryl-diazepine"),  # line 2189
+        # a 3-hydroxy pyridodiazepinone, whose canonical tautomer puts hydrogens on the pyridine
+        ("O=C1Nc2ccc(Cl)nc2C(c2ccccc2Cl)=NC1O", "benzodiazepine", "heteroaryl-diazepine"),  # line 1583
     ],
 )
 def test_inventory_chemotypes_are_analogs_with_their_class(library, smiles, drug_class, family):
@@ -94,10 +138,31 @@ def test_inventory_chemotypes_are_analogs_with_their_class(library, smiles, drug
         "NC(=O)C(c1ccccc1)(c1ccccc1)[C@@H]1CCN(CCc2ccc3c(c2)CCO3)C1",  # darifenacin: dihydrobenzofuranylethyl
         "NS(=O)(=O)Cc1noc2ccccc12",  # zonisamide: a sulfonamide, no SCRA
         "Cc1ccc(S(=O)(=O)NC(=O)NN2CC3CCCC3C2)cc1",  # gliclazide: arylsulfonyl, no W-series amidine
+        "CCCCC/C=C\\C/C=C\\CCCCCCCC(=O)NC(C)c1ccccc1",  # melinamide: a fatty amide on an aryl carbon
+        "CCN(C)C(=O)Oc1cccc(C(C)N(C)C)c1",  # rivastigmine: an aryl carbamate, no biphenyl
+        "CN1CCC[C@@H]1Cc1c[nH]c2ccc(CCS(=O)(=O)c3ccccc3)cc12",  # eletriptan: an MPMI with a triptan tail
+        "OCCOCCN1CCN(C(c2ccccc2)c2ccc(Cl)cc2)CC1",  # hydroxyzine: an N-substituted benzhydrylpiperazine
+        "CC(c1ccc(O)cc1)C(O)CN1CCC(Cc2ccccc2)CC1",  # ifenprodil: an N-substituted 4-benzylpiperidine
+        "CC[C@@H](C(N)=O)N1CCCC1=O",  # levetiracetam: an alpha-branched racetam
+        "C#CCN[C@@H]1CCc2ccccc21",  # rasagiline: an N-propargyl 1-aminoindane
+        "CCN(CC)Cc1nccn1-c1ccc([N+](=O)[O-])cc1C(=O)c1ccccc1Cl",  # nizofenone: an imidazolyl benzophenone
+        "CCCCCCCCCCCC[N+](C)(C)[O-]",  # lauramine oxide: an N-oxide whose amine is nothing of concern
     ],
 )
 def test_medicines_near_the_inventory_rules_are_not_analogs(library, smiles):
     assert match_text(smiles, library)["verdict"] in ("known", "no_match")
+
+
+def test_an_n_oxide_names_its_amine_in_the_evidence(library):
+    result = match_text("C[N+](C)([O-])CCc1c[nH]c2ccccc12", library)  # DMT N-oxide
+    oxide = [m for m in result["matches"] if m.get("basis") == "n_oxide"]
+    assert {m["kind"] for m in oxide} == {"similarity", "family"}
+    assert any(m["substance"]["name"] == "DMT" and "N-oxide" in m["note"] for m in oxide)
+    # aromatic and imine N-oxides are drugs of their own: no amine to weigh
+    assert reduced_n_oxide(Chem.MolFromSmiles("Nc1cc(N2CCCCC2)nc(N)[n+]1[O-]")) is None  # minoxidil
+    assert (
+        reduced_n_oxide(Chem.MolFromSmiles("CNC1=Nc2ccc(Cl)cc2C(c2ccccc2)=[N+]([O-])C1")) is None
+    )  # chlordiazepoxide
 
 
 def test_ring_rules_see_a_kekule_drawing_as_they_see_the_aromatic_one():
