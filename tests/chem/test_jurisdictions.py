@@ -244,3 +244,17 @@ def test_a_us_temporary_order_then_the_permanent_rule_each_answer_in_its_own_tim
     (control,) = national(permanent, "US")
     assert control["instrument"] == "Controlled Substances Act (21 CFR 1308.11)"
     assert control["controlled_since"] == "2017-10-16" and "2017-22325" in control["citation"]
+
+
+PERAMPANEL = "N#Cc1ccccc1-c1cc(-c2ccccn2)cn(-c2ccccc2)c1=O"
+
+
+def test_a_medicine_is_known_in_the_us_until_the_day_its_placement_takes_effect(library):
+    """Perampanel: final rule 78 FR 72013, published 2 December 2013, effective 2 January 2014."""
+    before = match_text(PERAMPANEL, library, jurisdiction="US", as_of=date(2014, 1, 1))
+    assert before["verdict"] == "known" and national(before, "US") == []
+    after = match_text(PERAMPANEL, library, jurisdiction="US", as_of=date(2014, 1, 2))
+    assert after["verdict"] == "controlled"
+    (control,) = national(after, "US")
+    assert (control["schedule"], control["controlled_since"]) == ("III", "2014-01-02")
+    assert "2013-28778" in control["citation"]
