@@ -224,3 +224,37 @@ def test_brazils_cyclopropyl_ketone_class_reaches_the_indazoles(library):
     assert control["schedule"] == "F2"
     # Canada's item 2(6) names indoles only: the indazole stays an analog there
     assert match_text(indazole_ur144, library, jurisdiction="CA", as_of=date(2026, 1, 1))["verdict"] == "analog"
+
+
+AB_CHMINACA = "CC(C)C(NC(=O)c1nn(CC2CCCCC2)c2ccccc12)C(N)=O"
+
+
+def test_a_us_temporary_order_then_the_permanent_rule_each_answer_in_its_own_time(library):
+    """AB-CHMINACA: temporary order 80 FR 5042 (30 January 2015), permanent rule 82 FR 47971 (16 October 2017)."""
+    before = match_text(AB_CHMINACA, library, jurisdiction="US", as_of=date(2015, 1, 29))
+    assert national(before, "US") == []
+    temporary = match_text(AB_CHMINACA, library, jurisdiction="US", as_of=date(2016, 6, 1))
+    assert temporary["verdict"] == "controlled"
+    (control,) = national(temporary, "US")
+    assert control["instrument"] == "Controlled Substances Act (21 CFR 1308.11(h), temporary listing)"
+    assert control["controlled_since"] == "2015-01-30"
+    assert "2015-01776" in control["citation"]
+    # the temporary listing ends on the day the permanent placement begins
+    permanent = match_text(AB_CHMINACA, library, jurisdiction="US", as_of=date(2017, 10, 16))
+    (control,) = national(permanent, "US")
+    assert control["instrument"] == "Controlled Substances Act (21 CFR 1308.11)"
+    assert control["controlled_since"] == "2017-10-16" and "2017-22325" in control["citation"]
+
+
+PERAMPANEL = "N#Cc1ccccc1-c1cc(-c2ccccn2)cn(-c2ccccc2)c1=O"
+
+
+def test_a_medicine_is_known_in_the_us_until_the_day_its_placement_takes_effect(library):
+    """Perampanel: final rule 78 FR 72013, published 2 December 2013, effective 2 January 2014."""
+    before = match_text(PERAMPANEL, library, jurisdiction="US", as_of=date(2014, 1, 1))
+    assert before["verdict"] == "known" and national(before, "US") == []
+    after = match_text(PERAMPANEL, library, jurisdiction="US", as_of=date(2014, 1, 2))
+    assert after["verdict"] == "controlled"
+    (control,) = national(after, "US")
+    assert (control["schedule"], control["controlled_since"]) == ("III", "2014-01-02")
+    assert "2013-28778" in control["citation"]
