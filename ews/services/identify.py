@@ -26,7 +26,7 @@ from functools import cache
 from pathlib import Path
 
 from rdkit import rdBase
-from sqlalchemy import Engine, delete, or_
+from sqlalchemy import delete, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -54,9 +54,7 @@ def chemistry_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def cache_key(
-    text: str, fmt: str, name: str | None, jurisdiction: str, as_of: date, library_version: int
-) -> str:
+def cache_key(text: str, fmt: str, name: str | None, jurisdiction: str, as_of: date, library_version: int) -> str:
     """The identification table's key: a digest of everything a result depends on."""
     parts = [chemistry_version(), str(library_version), fmt, name, jurisdiction, as_of.isoformat(), text]
     return hashlib.sha256(json.dumps(parts, separators=(",", ":")).encode()).hexdigest()

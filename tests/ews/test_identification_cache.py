@@ -103,7 +103,9 @@ def test_unreadable_structures_and_questions_are_not_stored(holder, database_url
     assert _rows(database_url) == 0
 
 
-def test_a_posted_detection_is_answered_from_the_table_as_it_was_matched(client, actors, database_url, monkeypatch):
+def test_a_posted_detection_is_answered_from_the_table_as_it_was_matched(
+    client, actors, database_url, monkeypatch
+):
     body = {"sample": {"form": "powder", "country": "CO"}, "components": [{"smiles": STRUCTURES[4][0]}]}
     headers = actors["lab_co"].headers
     first = client.post("/api/v1/detections", json={**body, "external_ref": "a"}, headers=headers)
@@ -112,4 +114,6 @@ def test_a_posted_detection_is_answered_from_the_table_as_it_was_matched(client,
     chemistry = Chemistry(monkeypatch)
     second = client.post("/api/v1/detections", json={**body, "external_ref": "b"}, headers=headers)
     assert second.status_code == 201 and chemistry.calls == []
-    assert json.dumps(second.json()["components"][0]["match"]) == json.dumps(first.json()["components"][0]["match"])
+    assert json.dumps(second.json()["components"][0]["match"]) == json.dumps(
+        first.json()["components"][0]["match"]
+    )
