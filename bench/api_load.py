@@ -298,11 +298,11 @@ def compare(checkout: Path, database: str, seconds: float, clients: int, rounds:
         pairs.append((before, after))
     print(f"this code / baseline ({checkout}), {database}, mean of {rounds} pairs:")
     for figure in ("rate", "p50", "p95", "server_cpu", "database_cpu"):
-        before = statistics.mean(b[figure] for b, _ in pairs)
-        after = statistics.mean(a[figure] for _, a in pairs)
+        old = statistics.mean(b[figure] for b, _ in pairs)
+        new = statistics.mean(a[figure] for _, a in pairs)
         ratios = [a[figure] / b[figure] for b, a in pairs if b[figure]]
         spread = f"(pairwise {min(ratios):.2f}-{max(ratios):.2f})" if ratios else ""
-        print(f"  {figure:12s} {before:8.1f} -> {after:8.1f}   x{after / before if before else 0:.2f} {spread}")
+        print(f"  {figure:12s} {old:8.1f} -> {new:8.1f}   x{new / old if old else 0:.2f} {spread}")
 
 
 def main() -> None:

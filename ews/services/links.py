@@ -228,10 +228,10 @@ class Linker:
             session.add(target)
             session.flush()
         table = ClusterMember.__table__  # type: ignore[attr-defined]
-        session.execute(
-            _insert(session)(table)
-            .values([{"detection_id": i, "cluster_id": target.id} for i in ids])
-            .on_conflict_do_nothing(index_elements=["detection_id"])
+        # executemany of one cached statement: a VALUES list of hundreds of rows is compiled anew each time
+        session.connection().execute(
+            _insert(session)(table).on_conflict_do_nothing(index_elements=["detection_id"]),
+            [{"detection_id": i, "cluster_id": target.id} for i in ids],
         )
         for absorbed in self._clusters_of(session, ids):
             if absorbed.id == target.id:
@@ -282,8 +282,8 @@ class Linker:
 
     @staticmethod
     def _summarise(session: Session, cluster: LinkCluster) -> None:
-        # the cluster's row lock orders concurrent writers: whoever counts last counts everyone
-        session.exec(select(LinkCluster.id).where(LinkCluster.id == cluster.id).with_for_update()).first()
+        # The cluster's row lock orders concurrent writers: whoever counts last counts everyone. It is
+        # held already: _locked_target took it, or this transaction created the row (no one sees it yet).
         # one row per country, not per member: a large cluster costs no more to count than a small one
         undated = col(Detection.seized_on).is_(None)
         rows = session.execute(
