@@ -88,6 +88,17 @@ def _profile(appearance: dict | None, components: Iterable[ProfileComponent]) ->
     )
 
 
+def _most_features(appearance: dict | None, components: list[Any]) -> int:
+    """At least the ``features`` of the profile these make, counted without making it: every
+    component but one main (active) one, and the physical traits reported."""
+    traits = sum(1 for k in PHYSICAL_TRAITS if appearance and appearance.get(k))
+    return len(components) - 1 + traits
+
+
+PHYSICAL_TRAITS = ("colour", "logo", "shape", "mass_mg", "diameter_mm")
+"""The traits chem.profiles.Profile.features counts (packaging is not one)."""
+
+
 def _components_by_detection(session: Session, ids: list[str]) -> dict[str, list[DetectionComponent]]:
     result: dict[str, list[DetectionComponent]] = {i: [] for i in ids}
     if ids:
@@ -183,6 +194,8 @@ class Linker:
         for other_id, appearance, other_components in candidates(session, detection, main):
             if not any(is_main(c) and c.skeleton_key in main for c in other_components):
                 continue
+            if _most_features(appearance, other_components) < profiles.MIN_FEATURES:
+                continue  # compare() would refuse it: no profile to build (a third of all candidates)
             link = profiles.compare(profile, _profile(appearance, other_components))
             if not link.linked:
                 continue
