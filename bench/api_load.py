@@ -7,6 +7,9 @@ usual adulterants, new analogs among them) for D seconds. Run on SQLite and
 on PostgreSQL (a fresh database on 127.0.0.1:5432).
 
 Run: ``python -m bench.api_load [--seconds 20] [--clients 16] [--database sqlite|postgresql|both]``.
+With ``--baseline /work/main [--rounds 3]`` the same benchmark of another checkout's code runs
+alternately with this one, and the figures are printed as ratios: on a shared machine only
+figures taken in the same minutes compare.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -203,7 +207,7 @@ def load(port: int, key: str, seconds: float, clients: int) -> tuple[int, list[f
     return len(latencies), latencies, errors
 
 
-def run(database: str, seconds: float, clients: int) -> None:
+def run(database: str, seconds: float, clients: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         if database == "sqlite":
             url = f"sqlite:///{folder}/bench.db"
@@ -240,7 +244,65 @@ def run(database: str, seconds: float, clients: int) -> None:
     )
     per = 1000 / max(count, 1)
     database_cpu = f", PostgreSQL {cpu['database'] * per:5.1f}" if database != "sqlite" else ""
-    print(f"{'':10s} CPU per detection (ms): server {cpu['server'] * per:5.1f}{database_cpu}")
+    print(f"{'':10s} CPU per detection (ms): server {cpu['server'] * per:5.1f}{database_cpu}", flush=True)
+    return {
+        "rate": count / seconds,
+        "p50": p50,
+        "p95": p95,
+        "server_cpu": cpu["server"] * per,
+        "database_cpu": cpu["database"] * per,
+    }
+
+
+FIGURES = re.compile(
+    r"(?P<rate>[\d.]+) detections/s\s+p50\s+(?P<p50>[\d.]+) ms\s+p95\s+(?P<p95>[\d.]+) ms.*?"
+    r"server\s+(?P<server_cpu>[\d.]+)(?:, PostgreSQL\s+(?P<database_cpu>[\d.]+))?",
+    re.S,
+)
+
+
+def run_baseline(checkout: Path, database: str, seconds: float, clients: int) -> dict[str, float]:
+    """The same benchmark with the code of another checkout (its own server, migrations and load)."""
+    printed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.api_load",
+            "--database",
+            database,
+            "--seconds",
+            str(seconds),
+            "--clients",
+            str(clients),
+        ],
+        cwd=checkout,
+        env={**os.environ, "PYTHONPATH": str(checkout)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    found = FIGURES.search(printed)
+    if found is None:
+        raise RuntimeError(f"no figures in the baseline's output:\n{printed}")
+    print(f"{'baseline':10s} {printed.strip()}", flush=True)
+    return {k: float(v or 0) for k, v in found.groupdict().items()}
+
+
+def compare(checkout: Path, database: str, seconds: float, clients: int, rounds: int) -> None:
+    """Alternate the baseline and this code, ``rounds`` pairs, and print this code's figures over the baseline's."""
+    pairs = []
+    for number in range(rounds):
+        print(f"-- round {number + 1} of {rounds}", flush=True)
+        before = run_baseline(checkout, database, seconds, clients)
+        after = run(database, seconds, clients)
+        pairs.append((before, after))
+    print(f"this code / baseline ({checkout}), {database}, mean of {rounds} pairs:")
+    for figure in ("rate", "p50", "p95", "server_cpu", "database_cpu"):
+        old = statistics.mean(b[figure] for b, _ in pairs)
+        new = statistics.mean(a[figure] for _, a in pairs)
+        ratios = [a[figure] / b[figure] for b, a in pairs if b[figure]]
+        spread = f"(pairwise {min(ratios):.2f}-{max(ratios):.2f})" if ratios else ""
+        print(f"  {figure:12s} {old:8.1f} -> {new:8.1f}   x{new / old if old else 0:.2f} {spread}")
 
 
 def main() -> None:
@@ -248,9 +310,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a checkout of other code (e.g. /work/main): run it and this code alternately, and print ratios",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="baseline/this-code pairs with --baseline")
     args = parser.parse_args()
     for database in ("sqlite", "postgresql") if args.database == "both" else (args.database,):
-        run(database, args.seconds, args.clients)
+        if args.baseline:
+            compare(args.baseline, database, args.seconds, args.clients, args.rounds)
+        else:
+            run(database, args.seconds, args.clients)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,21 @@ class ApiKey(SQLModel, table=True):
     last_used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
+class Identification(SQLModel, table=True):
+    """A match result already made, shared by every process of the node (ews.services.identify).
+
+    The key is a digest of everything the result depends on: the exact input text and format,
+    the name and legal question (jurisdiction, date), the library version and the chemistry's
+    code. The result is kept as the JSON text it was made as (not JSONB, which reorders keys),
+    so a result read back is byte for byte the one computed."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    library_version: int = Field(index=True)
+    as_of: date
+    result: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _ts()
+
+
 class NodeState(SQLModel, table=True):
     """Small facts about this node, one row each (the bootstrap admin, the library version)."""
 

@@ -28,8 +28,8 @@ def match_structures(payload: MatchIn, _: Principal = Depends(principal), state:
     for structure in payload.items:
         fmt, text = structure.structure
         results.append(
-            state.identifier.identify(
-                text, fmt, name=structure.name, jurisdiction=payload.jurisdiction, as_of=payload.as_of
+            state.identifier.identify(  # a question leaves no trace: share=False
+                text, fmt, name=structure.name, jurisdiction=payload.jurisdiction, as_of=payload.as_of, share=False
             )
         )
     body: dict = {"results": results}

@@ -14,9 +14,9 @@ from sqlalchemy import Engine, and_, exists, false, or_, true
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from ews.audit import audit
+from ews.audit import audit_entry
 from ews.auth import Principal
-from ews.db import reader_of, session_scope
+from ews.db import insert_new, reader_of, session_scope
 from ews.models import Alert, Detection, DetectionComponent
 from ews.problems import Problem, field_error, invalid, not_found
 from ews.schemas import DetectionIn
@@ -166,11 +166,8 @@ def submit(
         component.detection_id = detection.id
     try:
         with session_scope(engine) as session:
-            session.add(detection)
-            session.add_all(components)
-            session.flush()  # a retry stops here, on a unique key
-            audit(
-                session,
+            # Core inserts, not the unit of work: these rows are new and complete, nothing to track
+            entry = audit_entry(
                 "detection.create",
                 "detection",
                 detection.id,
@@ -178,6 +175,7 @@ def submit(
                 components=len(components),
                 country=sample.country,
             )
+            insert_new(session, detection, *components, entry)  # a retry stops here, on a unique key
             for listener in listeners:
                 listener(session, detection, components)
     except IntegrityError:

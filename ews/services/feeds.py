@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import Table, and_, bindparam, func, or_, update
 from sqlmodel import Session, col, select
 
+from ews.db import insert_new
 from ews.models import Detection, DetectionComponent, FeedClock, FeedEntry
 from ews.problems import field_error, invalid
 from ews.services.alert_views import feed_categories, feed_title
@@ -115,14 +116,14 @@ class FeedRecorder:
         self.node_id = node_id
 
     def __call__(self, session: Session, detection: Detection, components: list[DetectionComponent]) -> None:
-        record(
-            session,
-            "detection",
-            detection.id,
-            detection_feed_view(detection, components),
+        entry = FeedEntry(
+            kind="detection",
+            object_id=detection.id,
             origin_node=detection.origin_node or self.node_id,
             origin_id=detection.origin_id or detection.id,
+            payload=detection_feed_view(detection, components),
         )
+        insert_new(session, entry)  # as record() would, without the unit of work: one per detection
 
 
 # --- reading ----------------------------------------------------------------------------------

@@ -270,6 +270,17 @@ class LibraryHolder:
             raise LibraryNotLoaded()
         return library
 
+    def snapshot(self) -> tuple[ReferenceLibrary, int]:
+        """The loaded library and its version, read together (a reload between the two reads
+        would pair a library with another's version). Raises :class:`LibraryNotLoaded`."""
+        self.require_loaded()
+        with self._lock:
+            library, version = self._library, self._version
+        assert library is not None
+        if not library.substances:
+            raise LibraryNotLoaded()
+        return library, version
+
     def get(self) -> ReferenceLibrary:
         now = time.monotonic()
         if self._library is not None and now - self._checked < self.check_every:

@@ -88,6 +88,17 @@ def _profile(appearance: dict | None, components: Iterable[ProfileComponent]) ->
     )
 
 
+def _most_features(appearance: dict | None, components: list[Any]) -> int:
+    """At least the ``features`` of the profile these make, counted without making it: every
+    component but one main (active) one, and the physical traits reported."""
+    traits = sum(1 for k in PHYSICAL_TRAITS if appearance and appearance.get(k))
+    return len(components) - 1 + traits
+
+
+PHYSICAL_TRAITS = ("colour", "logo", "shape", "mass_mg", "diameter_mm")
+"""The traits chem.profiles.Profile.features counts (packaging is not one)."""
+
+
 def _components_by_detection(session: Session, ids: list[str]) -> dict[str, list[DetectionComponent]]:
     result: dict[str, list[DetectionComponent]] = {i: [] for i in ids}
     if ids:
@@ -183,6 +194,8 @@ class Linker:
         for other_id, appearance, other_components in candidates(session, detection, main):
             if not any(is_main(c) and c.skeleton_key in main for c in other_components):
                 continue
+            if _most_features(appearance, other_components) < profiles.MIN_FEATURES:
+                continue  # compare() would refuse it: no profile to build (a third of all candidates)
             link = profiles.compare(profile, _profile(appearance, other_components))
             if not link.linked:
                 continue
@@ -228,10 +241,10 @@ class Linker:
             session.add(target)
             session.flush()
         table = ClusterMember.__table__  # type: ignore[attr-defined]
-        session.execute(
-            _insert(session)(table)
-            .values([{"detection_id": i, "cluster_id": target.id} for i in ids])
-            .on_conflict_do_nothing(index_elements=["detection_id"])
+        # executemany of one cached statement: a VALUES list of hundreds of rows is compiled anew each time
+        session.connection().execute(
+            _insert(session)(table).on_conflict_do_nothing(index_elements=["detection_id"]),
+            [{"detection_id": i, "cluster_id": target.id} for i in ids],
         )
         for absorbed in self._clusters_of(session, ids):
             if absorbed.id == target.id:
@@ -282,8 +295,8 @@ class Linker:
 
     @staticmethod
     def _summarise(session: Session, cluster: LinkCluster) -> None:
-        # the cluster's row lock orders concurrent writers: whoever counts last counts everyone
-        session.exec(select(LinkCluster.id).where(LinkCluster.id == cluster.id).with_for_update()).first()
+        # The cluster's row lock orders concurrent writers: whoever counts last counts everyone. It is
+        # held already: _locked_target took it, or this transaction created the row (no one sees it yet).
         # one row per country, not per member: a large cluster costs no more to count than a small one
         undated = col(Detection.seized_on).is_(None)
         rows = session.execute(

@@ -324,7 +324,9 @@ def match_submit(
     for line in [] if errors or when is None else lines[:MAX_FORM_STRUCTURES]:
         text, _, name = line.partition(" ")
         fmt = "inchi" if text.startswith("InChI=") else "smiles"
-        result = state.identifier.identify(text, fmt, name=name.strip() or None, jurisdiction=code, as_of=when)
+        result = state.identifier.identify(
+            text, fmt, name=name.strip() or None, jurisdiction=code, as_of=when, share=False
+        )
         drawing = None
         if "error" not in result:
             shared = next((m.get("shared_atoms") for m in result["matches"] if m.get("shared_atoms")), ())

@@ -462,3 +462,50 @@ def test_two_transactions_joining_one_cluster_at_once_do_not_deadlock(client, ac
         members = {m.detection_id: m.cluster_id for m in session.exec(select(ClusterMember))}
     assert len(clusters) == 1 and clusters[0].size == 4
     assert set(members) == set(ids) and set(members.values()) == {clusters[0].id}
+
+
+def test_the_candidate_shortcut_never_skips_a_profile_that_could_link():
+    """links._most_features bounds Profile.features from above for every mix of roles, verdicts and traits:
+    a candidate skipped by it is one compare() would have refused."""
+    from itertools import product
+    from types import SimpleNamespace
+
+    from chem.profiles import MIN_FEATURES
+    from ews.services.links import _most_features, _profile, is_main
+
+    kinds = [
+        (None, "controlled"),
+        (None, "known"),
+        ("active", "known"),
+        ("adulterant", "analog"),
+        ("diluent", "known"),
+    ]
+    appearances = [
+        None,
+        {},
+        {"packaging": "bag"},
+        {"colour": "pink", "logo": "Tesla"},
+        {"mass_mg": 312.0, "shape": ""},
+    ]
+    checked = skipped = 0
+    for size in (1, 2, 3):
+        for mix in product(kinds, repeat=size):
+            components = [
+                SimpleNamespace(
+                    skeleton_key=f"K{i}",
+                    role=role,
+                    verdict=verdict,
+                    purity_percent=None,
+                    amount_mg=None,
+                    enantiomer_ratio=None,
+                )
+                for i, (role, verdict) in enumerate(mix)
+            ]
+            if not any(is_main(c) for c in components):
+                continue  # never a candidate: the query asks for a main component
+            for appearance in appearances:
+                features = _profile(appearance, components).features
+                assert _most_features(appearance, components) >= features
+                checked += 1
+                skipped += _most_features(appearance, components) < MIN_FEATURES
+    assert checked > 100 and skipped > 0
