@@ -32,7 +32,7 @@ class Health(Answer):
 
 class Readiness(Answer):
     status: Literal["ready"]
-    library_version: str | None
+    library_version: int | None = Field(description="the reference library loaded (it grows by one with each load)")
 
 
 class SignatureScheme(Answer):
