@@ -245,8 +245,9 @@ def access_of(route: Any) -> tuple[str, tuple[str, ...]]:
     def walk(dependant: Dependant) -> None:
         for dependency in dependant.dependencies:
             call = dependency.call
-            if hasattr(call, "roles"):
-                found.append(("roles", tuple(call.roles)))
+            roles = getattr(call, "roles", None)  # set by ews.api.deps.require
+            if roles is not None:
+                found.append(("roles", tuple(roles)))
             elif call is principal:
                 found.append(("key", ANY_ROLE))
             elif call is optional_principal:
@@ -268,7 +269,7 @@ def describe_security(document: dict[str, Any], app: FastAPI) -> dict[str, Any]:
         if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
             continue
         kind, roles = access_of(route)
-        for method in route.methods:
+        for method in route.methods or ():
             operation = document.get("paths", {}).get(route.path_format, {}).get(method.lower())
             if operation is None:
                 continue

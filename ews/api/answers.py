@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+Verdict = Literal["controlled", "precursor", "analog", "known", "no_match"]
 Timestamp = str  # ISO 8601 with offset, e.g. 2026-11-25T14:02:11.123456+00:00
 Day = str  # ISO 8601 date, e.g. 2026-11-20
 
@@ -32,7 +33,9 @@ class Health(Answer):
 
 class Readiness(Answer):
     status: Literal["ready"]
-    library_version: int | None = Field(description="the reference library loaded (it grows by one with each load)")
+    library_version: int | None = Field(
+        description="the reference library loaded (it grows by one with each load)"
+    )
 
 
 class SignatureScheme(Answer):
@@ -88,7 +91,7 @@ class MatchResult(Answer):
     name: str | None
     input: str | None
     standardized: Standardized | None = None
-    verdict: Literal["controlled", "precursor", "analog", "known", "no_match"] | None = None
+    verdict: Verdict | None = None
     drug_class: str | None = Field(default=None, alias="class")
     as_of: Day | None = None
     jurisdiction: str | None = None
@@ -129,7 +132,7 @@ class Sample(Answer):
     country: str
     region: str | None
     techniques: list[str] | None
-    confidence: str | None
+    confidence: Literal["tentative", "confirmed"] | None
     quantity: SampleQuantity | None
     purity_percent: float | None
     appearance: dict[str, Any] | None
@@ -143,7 +146,7 @@ class DetectedComponent(Answer):
     role: str | None
     amount_mg: float | None
     enantiomer_ratio: float | None
-    verdict: str | None
+    verdict: Verdict | None
     drug_class: str | None = Field(alias="class")
     substance: SubstanceRef | None
     match: dict[str, Any] | None = Field(description="the match result (docs/contract.md)")
@@ -324,12 +327,12 @@ class Alert(Answer):
     references: list[Any]
     status: Literal["draft", "published", "dismissed", "cancelled"]
     cancelled: bool
-    scope: str
+    scope: Literal["Public", "Restricted"]
     rule: str | None
     category: str
-    severity: str
-    urgency: str
-    certainty: str
+    severity: Literal["Extreme", "Severe", "Moderate", "Minor", "Unknown"]
+    urgency: Literal["Immediate", "Expected", "Future", "Past", "Unknown"]
+    certainty: Literal["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
     event: str | None
     headline: str
     description: str | None
@@ -387,8 +390,8 @@ class Subscription(Answer):
     url: str | None
     address: str | None
     filters: dict[str, Any]
-    language: str
-    digest: str
+    language: Literal["en", "es", "pt", "fr"]
+    digest: Literal["immediate", "daily", "weekly"]
     active: bool
     disabled_reason: str | None
     failing_since: Timestamp | None
