@@ -200,6 +200,7 @@ def test_every_operation_answers_as_documented_to_each_role(fuzzed, role):
     assert not failures, "\n\n".join(failures)
     # not vacuous: the key was accepted everywhere, and the role's own operations answered
     answered = sum(n for status, n in statuses.items() if isinstance(status, int) and status < 300)
+    print(f"\n{role}: {sum(statuses.values())} requests, {dict(sorted(statuses.items(), key=str))}")  # -s shows
     assert statuses["key refused"] == 0 and answered >= 10, statuses
 
 
@@ -238,6 +239,10 @@ def test_stateful_workflows_follow_the_links(fuzzed):
         )
     )
     reached = sorted(label for label, n in followed.items() if n and "{" in label)
+    print(
+        f"\nstateful: {sum(statuses.values())} requests, {len(reached)} linked operations answered 2xx, "
+        f"{dict(sorted(statuses.items(), key=str))}"
+    )
     assert statuses["key refused"] == 0 and len(reached) >= 3, (reached, statuses)
 
 
