@@ -4,7 +4,11 @@ FastAPI describes a validation error as its own ``HTTPValidationError`` in ``app
 node answers every 4xx (and the 503 of a database outage) with ``application/problem+json`` (RFC 9457,
 ``ews.problems``). ``describe_errors`` rewrites the generated document to say so, so that clients and
 the schema-driven tests (tests/ews/test_fuzz.py) read what is really sent. ``describe_links`` adds
-OpenAPI links from the answers that carry an id to the operations that take it.
+OpenAPI links from the answers that carry an id to the operations that take it. ``describe_security``
+says who may call each operation: the bearer API key and the pages' session cookie as security
+schemes, each operation's ``security`` and ``x-roles``, read from the dependencies it declares
+(``ews.api.deps.require``, ``principal``, ``optional_principal``), so the document cannot drift from
+what is enforced.
 """
 
 from __future__ import annotations
