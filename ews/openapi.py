@@ -4,7 +4,11 @@ FastAPI describes a validation error as its own ``HTTPValidationError`` in ``app
 node answers every 4xx (and the 503 of a database outage) with ``application/problem+json`` (RFC 9457,
 ``ews.problems``). ``describe_errors`` rewrites the generated document to say so, so that clients and
 the schema-driven tests (tests/ews/test_fuzz.py) read what is really sent. ``describe_links`` adds
-OpenAPI links from the answers that carry an id to the operations that take it.
+OpenAPI links from the answers that carry an id to the operations that take it. ``describe_security``
+says who may call each operation: the bearer API key and the pages' session cookie as security
+schemes, each operation's ``security`` and ``x-roles``, read from the dependencies it declares
+(``ews.api.deps.require``, ``principal``, ``optional_principal``), so the document cannot drift from
+what is enforced.
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 
+from ews.api.deps import optional_principal, principal
 from ews.problems import MEDIA_TYPE
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -154,9 +161,14 @@ LINKS: list[tuple[tuple[str, str, tuple[str, ...]], list[tuple[str, str, str, st
 ]
 
 
-def body_as(*media_types: str, status: int = 200, description: str | None = None) -> dict[int | str, Any]:
-    """``responses=`` for a route whose body is not JSON: the media types it answers with."""
+def body_as(
+    *media_types: str, status: int = 200, description: str | None = None, model: type | None = None
+) -> dict[int | str, Any]:
+    """``responses=`` for a route whose body is not JSON (or not only): the media types it answers with,
+    and ``model``, the shape of its JSON answer when it has one (``format=json``)."""
     response: dict[str, Any] = {"content": {media: {"schema": {"type": "string"}} for media in media_types}}
+    if model is not None:
+        response["model"] = model
     if description:
         response["description"] = description
     return {status: response}
@@ -200,12 +212,92 @@ def describe_links(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+# Who may call: an API key (Authorization: Bearer), or for reads only, the session cookie of a person
+# signed in to the pages (ews.api.deps.optional_principal).
+SESSION_COOKIE = "ews_session"
+SECURITY_SCHEMES: dict[str, Any] = {
+    "apiKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key, issued by an admin (`ews admin create-key`, `POST "
+        "/api/v1/organisations/{id}/keys`) and shown once: `Authorization: Bearer <key>`. Each key holds "
+        "roles (lab, authority, regional, admin); an operation names in `x-roles` the ones it admits. "
+        "No or an unknown key: 401; a key without the role: 403.",
+    },
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": SESSION_COOKIE,
+        "description": "The session of a person signed in to the pages (`/login`): reads only (GET), "
+        "with that person's roles; a write always needs a key.",
+    },
+}
+ANY_ROLE = ("lab", "authority", "regional", "admin")
+WHO = {
+    "roles": "**Who:** a key with one of the roles {roles}.",
+    "key": "**Who:** any API key ({roles}).",
+    "optional": "**Who:** anyone; a key (or a signed-in session) may show more.",
+    "public": "**Who:** anyone, no key needed.",
+}
+
+
+def access_of(route: Any) -> tuple[str, tuple[str, ...]]:
+    """How a route admits its callers: ``("roles", roles)`` a key holding one of them, ``("key", all)``
+    any key, ``("optional", all)`` anyone (a key or session shows more), ``("public", ())`` no one asked."""
+    found: list[tuple[str, tuple[str, ...]]] = []
+
+    def walk(dependant: Dependant) -> None:
+        for dependency in dependant.dependencies:
+            call = dependency.call
+            roles = getattr(call, "roles", None)  # set by ews.api.deps.require
+            if roles is not None:
+                found.append(("roles", tuple(roles)))
+            elif call is principal:
+                found.append(("key", ANY_ROLE))
+            elif call is optional_principal:
+                found.append(("optional", ANY_ROLE))
+            walk(dependency)
+
+    walk(route.dependant)
+    for kind in ("roles", "key", "optional"):
+        for found_kind, roles in found:
+            if found_kind == kind:
+                return kind, roles
+    return "public", ()
+
+
+def describe_security(document: dict[str, Any], app: FastAPI) -> dict[str, Any]:
+    """``securitySchemes`` and, on every operation, its ``security`` and the roles it admits (``x-roles``)."""
+    document.setdefault("components", {})["securitySchemes"] = _copy(SECURITY_SCHEMES)
+    for route in iter_route_contexts(app.routes):  # the routes of included routers too
+        if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+            continue
+        kind, roles = access_of(route)
+        for method in route.methods or ():
+            operation = document.get("paths", {}).get(route.path_format, {}).get(method.lower())
+            if operation is None:
+                continue
+            key: list[dict[str, list[str]]] = [{"apiKey": []}]
+            if method in ("GET", "HEAD"):
+                key.append({"session": []})
+            if kind == "public":
+                operation["security"] = []
+            elif kind == "optional":
+                operation["security"] = [{}, *key]  # anonymous callers too: a key or session shows more
+            else:
+                operation["security"] = key
+            operation["x-roles"] = list(roles)
+            who = WHO[kind].format(roles=", ".join(roles))
+            operation["description"] = f"{operation.get('description', '').rstrip()}\n\n{who}".lstrip()
+    return document
+
+
 def install(app: FastAPI) -> None:
     generate: Callable[[], dict[str, Any]] = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = describe_links(describe_errors(generate()))
+            app.openapi_schema = describe_security(describe_links(describe_errors(generate())), app)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -6,6 +6,8 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, select
 
+from ews.api import answers
+from ews.api.answers import answer
 from ews.api.deps import require, write_session
 from ews.auth import Principal
 from ews.models import ApiKey, Organisation
@@ -39,7 +41,12 @@ def _key(k: ApiKey) -> dict:
     }
 
 
-@router.post("/organisations", status_code=201, summary="Create an organisation")
+@router.post(
+    "/organisations",
+    status_code=201,
+    summary="Create an organisation",
+    responses=answer(answers.Organisation, 201),
+)
 def create_organisation(
     payload: OrganisationIn, caller: Principal = Depends(require("admin")), db: Session = Depends(write_session)
 ):
@@ -55,12 +62,17 @@ def create_organisation(
     return _organisation(organisation)
 
 
-@router.get("/organisations", summary="All organisations of this node")
+@router.get("/organisations", summary="All organisations of this node", responses=answer(answers.OrganisationList))
 def list_organisations(_: Principal = Depends(require("admin")), db: Session = Depends(write_session)):
     return {"items": [_organisation(o) for o in service.organisations(db)]}
 
 
-@router.post("/organisations/{organisation_id}/keys", status_code=201, summary="Issue an API key (shown once)")
+@router.post(
+    "/organisations/{organisation_id}/keys",
+    status_code=201,
+    summary="Issue an API key (shown once)",
+    responses=answer(answers.NewApiKey, 201),
+)
 def create_key(
     organisation_id: str,
     payload: ApiKeyIn,
@@ -77,7 +89,11 @@ def create_key(
     return JSONResponse({**_key(row), "key": key}, status_code=201)
 
 
-@router.get("/organisations/{organisation_id}/keys", summary="Keys of an organisation (never the secrets)")
+@router.get(
+    "/organisations/{organisation_id}/keys",
+    summary="Keys of an organisation (never the secrets)",
+    responses=answer(answers.ApiKeyList),
+)
 def list_keys(
     organisation_id: str, _: Principal = Depends(require("admin")), db: Session = Depends(write_session)
 ):
@@ -85,7 +101,7 @@ def list_keys(
     return {"items": [_key(k) for k in rows]}
 
 
-@router.delete("/keys/{key_id}", summary="Revoke a key")
+@router.delete("/keys/{key_id}", summary="Revoke a key", responses=answer(answers.ApiKey))
 def revoke_key(key_id: str, caller: Principal = Depends(require("admin")), db: Session = Depends(write_session)):
     row = service.revoke_key(db, key_id, (caller.organisation_id, caller.key_id))
     if row is None:

@@ -12,6 +12,8 @@ from sqlmodel import Session, col, select
 from alerts.cap import CAP_MEDIA_TYPE, to_cap_xml
 from alerts.rules import SEVERITIES
 from chem.classes import CLASSES
+from ews.api import answers
+from ews.api.answers import answer
 from ews.api.deps import Node, node, optional_principal, require, session
 from ews.api.filters import reject_unknown_query
 from ews.auth import Principal
@@ -60,7 +62,10 @@ def _view(db: Session, alert: Alert, state: Node) -> dict:
 
 
 @router.get(
-    "/alerts", summary="Alerts visible to this key, newest first", dependencies=[Depends(reject_unknown_query)]
+    "/alerts",
+    summary="Alerts visible to this key, newest first",
+    dependencies=[Depends(reject_unknown_query)],
+    responses=answer(answers.AlertPage),
 )
 def list_alerts(
     status: str | None = None,
@@ -139,7 +144,7 @@ def get_version_cap(
     return Response(to_cap_xml(version.snapshot, sender=state.settings.node_id), media_type=CAP_MEDIA_TYPE)
 
 
-@router.get("/alerts/{alert_id}", summary="One alert")
+@router.get("/alerts/{alert_id}", summary="One alert", responses=answer(answers.Alert))
 def get_alert(
     alert_id: str,
     caller: Principal = Depends(require("lab", *REVIEWERS)),
@@ -149,7 +154,11 @@ def get_alert(
     return _view(db, review.get_readable(db, caller, alert_id), state)
 
 
-@router.get("/alerts/{alert_id}/versions", summary="Every published version (CAP Alert, Update, Cancel)")
+@router.get(
+    "/alerts/{alert_id}/versions",
+    summary="Every published version (CAP Alert, Update, Cancel)",
+    responses=answer(answers.AlertVersions),
+)
 def list_versions(
     alert_id: str,
     caller: Principal = Depends(require("lab", *REVIEWERS)),
@@ -174,22 +183,32 @@ def _action(alert_id: str, caller: Principal, state: Node, act) -> dict:
         return _view(db, alert, state)
 
 
-@router.post("/alerts/{alert_id}:publish", summary="Publish a draft (or re-publish a dismissed alert)")
+@router.post(
+    "/alerts/{alert_id}:publish",
+    summary="Publish a draft (or re-publish a dismissed alert)",
+    responses=answer(answers.Alert),
+)
 def publish_alert(alert_id: str, caller: Principal = Depends(require(*REVIEWERS)), state: Node = Depends(node)):
     return _action(alert_id, caller, state, lambda db, a: review.publish(db, state.alerting, a, caller))
 
 
-@router.post("/alerts/{alert_id}:dismiss", summary="Dismiss a draft")
+@router.post("/alerts/{alert_id}:dismiss", summary="Dismiss a draft", responses=answer(answers.Alert))
 def dismiss_alert(alert_id: str, caller: Principal = Depends(require(*REVIEWERS)), state: Node = Depends(node)):
     return _action(alert_id, caller, state, lambda db, a: review.dismiss(db, a, caller))
 
 
-@router.post("/alerts/{alert_id}:cancel", summary="Cancel a published alert (CAP Cancel)")
+@router.post(
+    "/alerts/{alert_id}:cancel", summary="Cancel a published alert (CAP Cancel)", responses=answer(answers.Alert)
+)
 def cancel_alert(alert_id: str, caller: Principal = Depends(require(*REVIEWERS)), state: Node = Depends(node)):
     return _action(alert_id, caller, state, lambda db, a: review.cancel(db, state.alerting, a, caller))
 
 
-@router.patch("/alerts/{alert_id}", summary="Edit wording or grading; a published alert gets a CAP Update")
+@router.patch(
+    "/alerts/{alert_id}",
+    summary="Edit wording or grading; a published alert gets a CAP Update",
+    responses=answer(answers.Alert),
+)
 def edit_alert(
     alert_id: str,
     payload: AlertEdit,

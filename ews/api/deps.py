@@ -103,4 +103,5 @@ def require(*roles: str):
             raise Problem(403, "Forbidden", f"this needs a key with one of the roles: {', '.join(roles)}")
         return found
 
+    check.roles = roles  # type: ignore[attr-defined]  # read by ews.openapi to document who may call
     return check

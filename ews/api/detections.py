@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from chem.classes import CLASSES
 from chem.match import VERDICTS
+from ews.api.answers import BatchResults, Detection, DetectionPage, answer
 from ews.api.deps import Node, node, require, session
 from ews.api.filters import reject_unknown_query
 from ews.auth import Principal
@@ -27,7 +28,10 @@ router = APIRouter(prefix="/api/v1", tags=["detections"])
 @router.post(
     "/detections",
     status_code=201,
-    responses={200: {"description": "a retry: the detection stored the first time"}},
+    responses={
+        **answer(Detection, 201, "the detection stored, each component with its match"),
+        **answer(Detection, 200, "a retry: the detection stored the first time"),
+    },
     summary="Report a detection",
 )
 def create_detection(
@@ -88,7 +92,10 @@ BATCH_BODY = {
     "/detections:batch",
     summary="Report many detections (JSON list, CSV or SDF)",
     description=BATCH_DESCRIPTION,
-    responses={422: {"description": "an unreadable file, an unknown CSV column, or every row failed"}},
+    responses={
+        **answer(BatchResults, description="every row's result and a summary"),
+        422: {"description": "an unreadable file, an unknown CSV column, or every row failed"},
+    },
     openapi_extra={"requestBody": BATCH_BODY},
 )
 async def create_detections_batch(
@@ -202,6 +209,7 @@ def _submit_rows(rows: list[batches.Row], batch_key: str | None, caller: Princip
 @router.get(
     "/detections",
     summary="Detections visible to this key, newest first",
+    responses=answer(DetectionPage),
     dependencies=[Depends(reject_unknown_query)],
 )
 def list_detections(
@@ -237,7 +245,7 @@ def list_detections(
     return {"items": [service.view(d, c, caller) for d, c in page], "next_cursor": next_cursor}
 
 
-@router.get("/detections/{detection_id}", summary="One detection")
+@router.get("/detections/{detection_id}", summary="One detection", responses=answer(Detection))
 def get_detection(
     detection_id: str,
     caller: Principal = Depends(require("lab", "authority", "regional", "admin")),

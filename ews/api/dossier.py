@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from alerts.texts import class_label, country_name
 from ews.api.deps import Node, node, require, session
 from ews.auth import Principal
+from ews.openapi import body_as
 from ews.services import dossier as service
 
 router = APIRouter(prefix="/api/v1", tags=["dossier"])
@@ -304,7 +305,8 @@ def render_pdf(html: str) -> bytes:
         "what it was sold as, co-occurring substances, linked clusters, alerts issued, and the provenance of "
         "every figure. For authority, regional and admin keys: it aggregates detections of every country."
     ),
-    responses={200: {"content": {"text/html": {}, "application/pdf": {}}}},
+    response_class=HTMLResponse,
+    responses=body_as("application/pdf", description="the dossier: HTML, or PDF with format=pdf"),
 )
 async def substance_dossier(
     substance_id: str,

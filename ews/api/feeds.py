@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from alerts.atom import AtomEntry, atom_feed
 from alerts.cap import cap_datetime
+from ews.api.answers import FeedPage, answer
 from ews.api.deps import Node, node, optional_principal, require, session
 from ews.api.filters import reject_unknown_query
 from ews.auth import Principal
@@ -23,6 +24,10 @@ from ews.services.identity import NONCE_HEADER, SIGNATURE_HEADER, signer
 
 router = APIRouter(prefix="/feeds", tags=["feeds"], dependencies=[Depends(reject_unknown_query)])
 NODE_HEADER = "X-EWS-Node"
+FEED_PAGE = {
+    **answer(FeedPage, description="a page of the feed, signed (X-EWS-Signature) for the peers that pull it"),
+    304: {"description": "If-None-Match named this page's ETag: nothing new"},
+}
 
 
 def _json_page(
@@ -47,7 +52,11 @@ def _json_page(
     return Response(encoded, media_type="application/json", headers=headers)
 
 
-@router.get("/alerts.json", summary="Published alert versions after a cursor (incremental; ETag/304)")
+@router.get(
+    "/alerts.json",
+    summary="Published alert versions after a cursor (incremental; ETag/304)",
+    responses=FEED_PAGE,
+)
 def alerts_json(
     request: Request,
     after: str | None = Query(default=None, description="the 'next' cursor of the previous page"),
@@ -63,7 +72,11 @@ def alerts_json(
     return _json_page(request, db, page, state, if_none_match)
 
 
-@router.get("/detections.json", summary="Detections after a cursor, for regional partners (no private fields)")
+@router.get(
+    "/detections.json",
+    summary="Detections after a cursor, for regional partners (no private fields)",
+    responses=FEED_PAGE,
+)
 def detections_json(
     request: Request,
     after: str | None = None,

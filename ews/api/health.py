@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from ews.api.answers import Health, Readiness, answer
 from ews.api.deps import Node, node
 from ews.db import reader_of
 from ews.metrics import exposition
@@ -18,7 +19,7 @@ from ews.services.library import NOT_LOADED_REASON, RETRY_AFTER_SECONDS
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", summary="The process is up")
+@router.get("/healthz", summary="The process is up", responses=answer(Health))
 def healthz():
     return {"status": "ok"}
 
@@ -28,7 +29,11 @@ def _unready(reason: str) -> JSONResponse:
     return problem_response(problem)
 
 
-@router.get("/readyz", summary="The database answers and a reference library is loaded (503 with a reason if not)")
+@router.get(
+    "/readyz",
+    summary="The database answers and a reference library is loaded (503 with a reason if not)",
+    responses=answer(Readiness),
+)
 def readyz(state: Node = Depends(node)):
     try:
         with state.engine.connect() as connection:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlmodel import Session
 
+from ews.api.answers import Dashboard, Indicators, SubstanceMonthly
 from ews.api.deps import Node, node, optional_principal, session
 from ews.auth import Principal
 from ews.openapi import body_as
@@ -45,7 +46,7 @@ def _csv(text: str, name: str) -> PlainTextResponse:
 @router.get(
     "/indicators",
     summary="Monthly supply indicators per country (definitions: docs/indicators.md)",
-    responses=body_as("text/csv"),
+    responses=body_as("text/csv", model=Indicators),
 )
 def get_indicators(
     filters: service.Filters = Depends(_filters),
@@ -72,7 +73,7 @@ def get_indicators(
 @router.get(
     "/dashboard",
     summary="The data of the dashboard's charts, counted as the indicators",
-    responses=body_as("text/csv"),
+    responses=body_as("text/csv", model=Dashboard),
 )
 def get_dashboard(
     filters: service.Filters = Depends(_filters),
@@ -99,7 +100,7 @@ def get_dashboard(
 @router.get(
     "/substances/{substance_id}/monthly",
     summary="Detections of one reference substance per month and country",
-    responses=body_as("text/csv"),
+    responses=body_as("text/csv", model=SubstanceMonthly),
 )
 def get_substance_monthly(
     substance_id: str,

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from alerts.urlguard import UnsafeTarget, check_url
+from ews.api import answers
+from ews.api.answers import answer
 from ews.api.deps import Node, node, require, session
 from ews.audit import audit
 from ews.auth import Principal
@@ -49,7 +51,12 @@ def validate_peer_url(url: str, allow_loopback: bool) -> None:
         raise invalid([field_error("url", str(refused).removeprefix("url: "))]) from None
 
 
-@router.post("/peers", status_code=201, summary="Register a peer node to pull feeds from")
+@router.post(
+    "/peers",
+    status_code=201,
+    summary="Register a peer node to pull feeds from",
+    responses=answer(answers.Peer, 201),
+)
 def add_peer(payload: PeerIn, caller: Principal = Depends(require("admin")), state: Node = Depends(node)):
     validate_peer_url(payload.url, state.settings.allow_loopback_webhooks)
     try:
@@ -83,12 +90,12 @@ async def wake_peer(peer_id: str, request: Request, state: Node = Depends(node))
     return Response(status_code=204)
 
 
-@router.get("/peers", summary="Peer nodes and the state of their pulls")
+@router.get("/peers", summary="Peer nodes and the state of their pulls", responses=answer(answers.PeerList))
 def list_peers(_: Principal = Depends(require("admin", "regional")), db: Session = Depends(session)):
     return {"items": [peer_view(p) for p in db.exec(select(Peer).order_by(col(Peer.created_at))).all()]}
 
 
-@router.delete("/peers/{peer_id}", summary="Stop pulling a peer")
+@router.delete("/peers/{peer_id}", summary="Stop pulling a peer", responses=answer(answers.Peer))
 def remove_peer(peer_id: str, caller: Principal = Depends(require("admin")), state: Node = Depends(node)):
     with session_scope(state.engine) as db:
         peer = db.get(Peer, peer_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
+from ews.api.answers import ClusterGraph, ClusterPage, LinkedDetection, answer
 from ews.api.deps import require, session
 from ews.auth import Principal
 from ews.models import LinkCluster
@@ -19,6 +20,8 @@ router = APIRouter(prefix="/api/v1", tags=["profiles"])
 @router.get(
     "/detections/{detection_id}/links",
     summary="Detections linked to this one by their chemical and physical profile",
+    response_model=None,
+    responses={200: {"model": list[LinkedDetection]}},
     description=(
         "Detections whose profiles score at or above the link threshold (one production batch likely), "
         "best first: `[{detection, score, parts, shared, method}]`. Only detections this key may read "
@@ -35,7 +38,12 @@ def detection_links(
     return service.links_of(db, caller, detection.id)
 
 
-@router.get("/clusters", summary="Clusters of linked seizures, most recently grown first")
+@router.get(
+    "/clusters",
+    summary="Clusters of linked seizures, most recently grown first",
+    response_model=None,
+    responses=answer(ClusterPage),
+)
 def clusters(
     substance: str | None = Query(default=None, description="the first block of the substance's InChIKey"),
     country: str | None = Query(default=None, description="clusters with a seizure in this country"),
@@ -54,6 +62,8 @@ def clusters(
 @router.get(
     "/clusters/{cluster_id}",
     summary="One cluster: its seizures (place, date), links and timeline",
+    response_model=None,
+    responses=answer(ClusterGraph),
     description="Public: a seizure appears with what alerts publish of it (country, region, date, form, sold as).",
 )
 def cluster(cluster_id: str, db: Session = Depends(session)) -> dict:

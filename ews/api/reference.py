@@ -11,6 +11,7 @@ from chem.errors import StructureError
 from chem.library import ReferenceLibrary, Substance, fingerprint
 from chem.read import read_smarts, read_structure
 from chem.standardize import standardize
+from ews.api.answers import Matches, SubstanceDetail, SubstancePage, answer
 from ews.api.deps import Node, node, principal
 from ews.api.filters import reject_unknown_query
 from ews.auth import Principal
@@ -20,7 +21,11 @@ from ews.schemas import MatchIn
 router = APIRouter(prefix="/api/v1", tags=["reference"])
 
 
-@router.post("/match", summary="Match structures against the reference library; nothing is stored")
+@router.post(
+    "/match",
+    summary="Match structures against the reference library; nothing is stored",
+    responses=answer(Matches),
+)
 def match_structures(payload: MatchIn, _: Principal = Depends(principal), state: Node = Depends(node)):
     """``results`` has one match result per structure, in order; the answer mirrors the question:
     ``components`` when components were sent (each with its ``match``), ``match`` for a single structure."""
@@ -125,6 +130,7 @@ def _by_structure(
 @router.get(
     "/substances",
     summary="Search the reference library by name, synonym or structure",
+    responses=answer(SubstancePage),
     dependencies=[Depends(reject_unknown_query)],
 )
 def search_substances(
@@ -159,7 +165,11 @@ def search_substances(
     return {"items": items, "total": len(hits)}
 
 
-@router.get("/substances/{substance_id}", summary="One reference substance with its controls and sources")
+@router.get(
+    "/substances/{substance_id}",
+    summary="One reference substance with its controls and sources",
+    responses=answer(SubstanceDetail),
+)
 def get_substance(substance_id: str, _: Principal = Depends(principal), state: Node = Depends(node)):
     substance = state.library.get().by_id.get(substance_id)
     if substance is None:

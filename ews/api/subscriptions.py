@@ -14,6 +14,8 @@ from sqlmodel import Session, col, select
 
 from alerts.subscriptions import normalize_filters
 from alerts.urlguard import UnsafeTarget, check_url
+from ews.api import answers
+from ews.api.answers import answer
 from ews.api.deps import Node, node, principal, session
 from ews.audit import audit
 from ews.auth import Principal
@@ -59,7 +61,12 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-@router.post("/subscriptions", status_code=201, summary="Subscribe to alerts by webhook or e-mail")
+@router.post(
+    "/subscriptions",
+    status_code=201,
+    summary="Subscribe to alerts by webhook or e-mail",
+    responses=answer(answers.NewSubscription, 201),
+)
 def create_subscription(
     payload: SubscriptionIn, caller: Principal = Depends(principal), state: Node = Depends(node)
 ):
@@ -114,18 +121,22 @@ def _own(db: Session, caller: Principal, subscription_id: str) -> Subscription:
     return subscription
 
 
-@router.get("/subscriptions", summary="This organisation's subscriptions")
+@router.get(
+    "/subscriptions", summary="This organisation's subscriptions", responses=answer(answers.SubscriptionList)
+)
 def list_subscriptions(caller: Principal = Depends(principal), db: Session = Depends(session)):
     rows = db.exec(select(Subscription).where(Subscription.organisation_id == caller.organisation_id)).all()
     return {"items": [_view(s) for s in rows]}
 
 
-@router.get("/subscriptions/{subscription_id}", summary="One subscription")
+@router.get("/subscriptions/{subscription_id}", summary="One subscription", responses=answer(answers.Subscription))
 def get_subscription(subscription_id: str, caller: Principal = Depends(principal), db: Session = Depends(session)):
     return _view(_own(db, caller, subscription_id))
 
 
-@router.delete("/subscriptions/{subscription_id}", summary="Stop a subscription")
+@router.delete(
+    "/subscriptions/{subscription_id}", summary="Stop a subscription", responses=answer(answers.Subscription)
+)
 def delete_subscription(subscription_id: str, caller: Principal = Depends(principal), state: Node = Depends(node)):
     with session_scope(state.engine) as db:
         subscription = _own(db, caller, subscription_id)
@@ -135,7 +146,11 @@ def delete_subscription(subscription_id: str, caller: Principal = Depends(princi
         return _view(subscription)
 
 
-@router.post("/subscriptions/{subscription_id}:enable", summary="Enable a stopped or disabled subscription again")
+@router.post(
+    "/subscriptions/{subscription_id}:enable",
+    summary="Enable a stopped or disabled subscription again",
+    responses=answer(answers.Subscription),
+)
 def enable_subscription(subscription_id: str, caller: Principal = Depends(principal), state: Node = Depends(node)):
     with session_scope(state.engine) as db:
         subscription = _own(db, caller, subscription_id)
@@ -170,7 +185,11 @@ def _delivery_view(delivery: Delivery) -> dict:
     }
 
 
-@router.get("/deliveries", summary="Deliveries to this organisation's subscriptions")
+@router.get(
+    "/deliveries",
+    summary="Deliveries to this organisation's subscriptions",
+    responses=answer(answers.DeliveryList),
+)
 def list_deliveries(
     subscription_id: str | None = None,
     status: Literal["pending", "delivered", "failed", "cancelled"] | None = None,
@@ -191,7 +210,11 @@ def list_deliveries(
     return {"items": [_delivery_view(d) for d in rows]}
 
 
-@router.post("/deliveries/{delivery_id}:replay", summary="Send a delivery again (same webhook-id)")
+@router.post(
+    "/deliveries/{delivery_id}:replay",
+    summary="Send a delivery again (same webhook-id)",
+    responses=answer(answers.Delivery),
+)
 def replay_delivery(delivery_id: str, caller: Principal = Depends(principal), state: Node = Depends(node)):
     with session_scope(state.engine) as db:
         delivery = db.get(Delivery, delivery_id)

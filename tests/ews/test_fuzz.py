@@ -170,7 +170,9 @@ def _fuzz_operation(operation, mode: GenerationMode, key: str, statuses: Counter
         phases=[Phase.explicit, Phase.generate, Phase.shrink],
     )
     def run(case) -> None:
-        response = case.call_and_validate(headers=headers, checks=checks)
+        # the document declares bearer security, so schemathesis invents a token: the role's key replaces it
+        case.headers = {**(case.headers or {}), **headers}
+        response = case.call_and_validate(checks=checks)
         refused = response.status_code == 401 and "API key" in response.text  # not a peer's unsigned wake-up
         statuses["key refused" if refused else response.status_code] += 1
 
@@ -198,6 +200,7 @@ def test_every_operation_answers_as_documented_to_each_role(fuzzed, role):
     assert not failures, "\n\n".join(failures)
     # not vacuous: the key was accepted everywhere, and the role's own operations answered
     answered = sum(n for status, n in statuses.items() if isinstance(status, int) and status < 300)
+    print(f"\n{role}: {sum(statuses.values())} requests, {dict(sorted(statuses.items(), key=str))}")  # -s shows
     assert statuses["key refused"] == 0 and answered >= 10, statuses
 
 
@@ -216,7 +219,8 @@ def test_stateful_workflows_follow_the_links(fuzzed):
 
     class Workflow(fuzzed.schema.as_state_machine()):  # type: ignore[misc]
         def get_call_kwargs(self, case):
-            return {"headers": headers}
+            case.headers = {**(case.headers or {}), **headers}  # not the token schemathesis invents
+            return {}
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             refused = response.status_code == 401 and "API key" in response.text
@@ -235,4 +239,47 @@ def test_stateful_workflows_follow_the_links(fuzzed):
         )
     )
     reached = sorted(label for label, n in followed.items() if n and "{" in label)
+    print(
+        f"\nstateful: {sum(statuses.values())} requests, {len(reached)} linked operations answered 2xx, "
+        f"{dict(sorted(statuses.items(), key=str))}"
+    )
     assert statuses["key refused"] == 0 and len(reached) >= 3, (reached, statuses)
+
+
+def _requests(document: dict) -> Iterator[tuple[str, str, dict]]:
+    """Every operation as (method, path with placeholder ids, operation), the document's security on it."""
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            yield method.upper(), path.replace("{", "").replace("}", ""), operation
+
+
+def test_the_document_says_who_may_call_and_the_node_holds_to_it(client, actors):
+    """`security` and `x-roles` on each operation are what the node enforces: without a key (or with an
+    unknown one) an operation that needs one is a 401; with a key lacking its roles, a 403."""
+    document = client.get("/openapi.json").json()
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["apiKey"] == {**schemes["apiKey"], "type": "http", "scheme": "bearer"}
+    assert schemes["session"]["in"] == "cookie"
+    keyed, limited = 0, 0
+    for method, path, operation in _requests(document):
+        security = operation["security"]
+        needs_key = bool(security) and {} not in security
+        for headers in ({}, {"Authorization": "Bearer ews_not-a-key-of-this-node"}):
+            answer = client.request(method, path, headers=headers, json={} if method != "GET" else None)
+            refused = answer.status_code == 401
+            if needs_key:
+                assert refused and answer.headers["content-type"].startswith("application/problem+json"), (
+                    method,
+                    path,
+                    answer.status_code,
+                )
+            elif not headers:
+                assert not refused or path.endswith(":wake"), (method, path, answer.text)  # unsigned wake-up
+        keyed += needs_key
+        roles = operation["x-roles"]
+        outsiders = [name for name, role in (("lab_co", "lab"), ("admin", "admin")) if role not in roles]
+        if needs_key and outsiders:
+            answer = client.request(method, path, headers=actors[outsiders[0]].headers, json={})
+            assert answer.status_code == 403, (method, path, outsiders[0], answer.text)
+            limited += 1
+    assert keyed >= 30 and limited >= 15, (keyed, limited)
