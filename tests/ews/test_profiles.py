@@ -375,13 +375,20 @@ def test_two_transactions_clustering_one_seizure_at_once_merge_instead_of_failin
 
     def waiting() -> bool:
         with engine.connect() as probe:  # a new transaction each time: pg_stat_activity is a snapshot
-            count = probe.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
+            # this database only: the server is shared, and another test's lock wait is not ours
+            count = probe.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            )
             return bool(count.scalar())
 
-    wait_for(waiting)
+    wait_for(waiting, what="the second transaction to wait on the first one's lock")
     first.commit()
     first.close()
     thread.join(timeout=WAIT)
+    assert not thread.is_alive(), "the second transaction never finished"
     assert failures == []
     with Session(engine) as session:
         clusters = session.exec(select(LinkCluster)).all()
@@ -455,7 +462,8 @@ def test_two_transactions_joining_one_cluster_at_once_do_not_deadlock(client, ac
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=WAIT)
+        thread.join(timeout=2 * WAIT)  # each may pause for up to WAIT before it counts
+    assert not any(thread.is_alive() for thread in threads), "a transaction never finished"
     assert failures == []
     with Session(engine) as session:
         clusters = session.exec(select(LinkCluster)).all()
