@@ -32,17 +32,18 @@ _RESERVATION_SECONDS = 900  # far longer than any server takes to bind; after th
 
 
 def _reserve(port: int) -> bool:
+    """Claim ``port`` for this period and the next: a file named by port and period, created only once."""
     _RESERVED.mkdir(exist_ok=True)
-    marker = _RESERVED / str(port)
+    period = int(time.time() // _RESERVATION_SECONDS)
+    if (_RESERVED / f"{port}.{period - 1}").exists():
+        return False
     try:
-        if time.time() - marker.stat().st_mtime > _RESERVATION_SECONDS:
-            marker.unlink(missing_ok=True)
-    except FileNotFoundError:
-        pass
-    try:
-        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        os.close(os.open(_RESERVED / f"{port}.{period}", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
     except FileExistsError:
         return False
+    for old in _RESERVED.glob(f"{port}.*"):  # periods no one looks at any more
+        if int(old.suffix[1:]) < period - 1:
+            old.unlink(missing_ok=True)
     return True
 
 
