@@ -23,10 +23,20 @@ import uvicorn
 
 WAIT = float(os.environ.get("EWS_TEST_WAIT", "120"))
 
+
+def _below_ephemeral() -> range:
+    """Ports the kernel never numbers by itself (binds to port 0, outgoing connections) on this machine."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768  # Linux's default
+    return range(20000, low) if low > 21000 else range(10000, 65536)  # else the reservations alone
+
+
 # Ports handed to subprocesses are picked below the kernel's ephemeral range, so no socket the kernel
-# numbers itself (bind to port 0, an outgoing connection) can take one between the pick and the bind,
-# and are reserved with a file per port, so two pytest-xdist workers never pick the same one.
-_PORTS = range(20000, 32768)
+# numbers itself can take one between the pick and the bind, and are reserved with a file per port,
+# so two pytest-xdist workers (or two test runs) never pick the same one.
+_PORTS = _below_ephemeral()
 _RESERVED = Path(tempfile.gettempdir()) / "ews-test-ports"
 _RESERVATION_SECONDS = 900  # far longer than any server takes to bind; after that the kernel guards the port
 
@@ -61,7 +71,7 @@ def free_port() -> int:
                 raise
         if _reserve(port):
             return port
-    raise RuntimeError("no free loopback port below the ephemeral range")
+    raise RuntimeError(f"no free loopback port in {_PORTS}")
 
 
 @contextmanager
