@@ -127,7 +127,8 @@ class WebhookReceiver:
     repeats): an int status, ``("status", {"header": "value"})``, or
     ``("hold", event)`` to answer 200 only once the test sets ``event`` (a
     receiver that is slow for exactly as long as the test needs, however
-    busy the machine; bounded by ``WAIT``).
+    busy the machine; bounded by ``WAIT``), or ``("sleep", seconds)`` to
+    answer 200 after a delay (for benchmarks: bench/alert_latency.py).
     """
 
     def __init__(self) -> None:
@@ -160,6 +161,8 @@ class WebhookReceiver:
                 status, headers = 200, {}
                 if isinstance(step, tuple) and step[0] == "hold":
                     step[1].wait(timeout=WAIT)
+                elif isinstance(step, tuple) and step[0] == "sleep":
+                    time.sleep(step[1])
                 elif isinstance(step, tuple):
                     status, headers = step
                 else:
