@@ -111,7 +111,9 @@ def test_workers_killed_at_random_points_deliver_everything_at_least_once_under_
                 worker.wait(timeout=WAIT)
         last = start_worker(settings)
         try:
-            wait_for(lambda: all(d.status == "delivered" for d in _deliveries(settings.database_url)), timeout=3 * WAIT)
+            wait_for(
+                lambda: all(d.status == "delivered" for d in _deliveries(settings.database_url)), timeout=3 * WAIT
+            )
         finally:
             last.send_signal(signal.SIGTERM)
             last.wait(timeout=WAIT)
