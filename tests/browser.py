@@ -12,6 +12,8 @@ import shutil
 
 import pytest
 
+from tests.support import WAIT
+
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -44,7 +46,8 @@ def browser(tmp_path):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
+    driver.set_page_load_timeout(WAIT)  # Chromium on a loaded machine can take a while to load a page
+    driver.set_script_timeout(WAIT)
     yield driver
     driver.quit()
 

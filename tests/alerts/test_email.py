@@ -6,7 +6,6 @@ import email
 import email.policy
 import re
 import shutil
-import socket
 import ssl
 import string
 import subprocess
@@ -24,6 +23,7 @@ from alerts.channels.email import EmailChannel, SmtpConfig, parse_smtp_url
 from alerts.mail import _strings, build_message
 from alerts.texts import LANGUAGES, all_texts
 from chem.depict import png
+from tests.support import WAIT, free_port
 
 BASE_URL = "https://ews.example.org"
 MAIL_FROM = "ews <alerts@ews.example.org>"
@@ -55,16 +55,11 @@ class Mailbox:
         return [email.message_from_bytes(content, policy=email.policy.default) for _, _, content in self.received]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def smtp_server(mailbox: Mailbox | None = None, **options) -> Iterator[tuple[int, Mailbox]]:
     mailbox = mailbox or Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port(), **options)
+    # aiosmtpd's default 5 s to come up is too short for a loaded machine
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port(), ready_timeout=WAIT, **options)
     controller.start()
     try:
         yield controller.port, mailbox

@@ -6,7 +6,7 @@ import pytest
 
 from ews.app import create_app
 from tests.browser import console_errors, offsite_requests
-from tests.support import running
+from tests.support import WAIT, running
 
 
 def test_docs_page_and_assets_are_local_and_redoc_is_not_served(client):
@@ -32,7 +32,7 @@ def test_docs_render_the_operations_in_a_browser_without_internet(browser, setti
 
     with running(create_app(settings)) as base:
         browser.get(f"{base}/docs")
-        operations = WebDriverWait(browser, 30).until(
+        operations = WebDriverWait(browser, WAIT).until(
             lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")
         )
         paths = {o.get_attribute("data-path") or o.text for o in operations}

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from rdkit import Chem
 
-from tests.support import free_port, wait_for
+from tests.support import WAIT, free_port, wait_for
 
 ISOTONITAZENE = "CCN(CC)CCn1c(Cc2ccc(OC(C)C)cc2)nc2cc([N+](=O)[O-])ccc21"
 CAFFEINE = "Cn1cnc2c1c(=O)n(C)c(=O)n2C"
@@ -184,27 +184,30 @@ def test_admin_commands_print_ids_and_keys_on_the_last_line(env, tmp_path):
         text=True,
     )
     try:
-        wait_for(lambda: _ready(port), timeout=60, interval=0.2)
+        wait_for(lambda: _ready(port, server), interval=0.2, what="ews serve to answer /readyz")
         headers = {"Authorization": f"Bearer {key}"}
         body = {
             "sample": {"country": "CO"},
             "components": [{"smiles": "CCCCCOc1ccc(Cc2nc3cc([N+](=O)[O-])ccc3n2CCN2CCCCC2)cc1"}],
         }
-        response = httpx.post(f"http://127.0.0.1:{port}/api/v1/detections", json=body, headers=headers, timeout=30)
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/detections", json=body, headers=headers, timeout=WAIT
+        )
         assert response.status_code == 201
         component = response.json()["components"][0]
         assert component["verdict"] == "controlled"  # by the imported Colombian list
         assert component["match"]["controls"][0]["jurisdiction"] == "CO"
     finally:
         server.terminate()
-        out, _ = server.communicate(timeout=20)
+        out, _ = server.communicate(timeout=WAIT)
     first_start_key = out.strip().splitlines()[0]
     assert first_start_key.startswith("ews_")  # the admin key printed once on the first start
 
 
-def _ready(port: int) -> bool:
+def _ready(port: int, server: subprocess.Popen) -> bool:
+    assert server.poll() is None, f"ews serve exited: {server.stderr.read()[-2000:]}"
     try:
-        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
+        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=WAIT).status_code == 200
     except httpx.HTTPError:
         return False
 

@@ -24,7 +24,7 @@ from sqlalchemy import text
 from ews.db import engine_for
 from tests.conftest import IN_CI, _prepare, make_actor
 from tests.ews.test_worker_crash import NITAZENES
-from tests.support import WebhookReceiver, free_port, wait_for
+from tests.support import WAIT, WebhookReceiver, free_port, wait_for
 
 BIN = next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)), None)
 
@@ -45,14 +45,15 @@ class Cluster:
         command = [f"{BIN}/{tool}", *args]
         if self.as_user:
             command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True, timeout=120)
+        subprocess.run(command, check=True, capture_output=True, timeout=2 * WAIT)
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run("pg_ctl", "-D", self.data, "-o", options, "-l", self.log, "-w", "start")
+        # -t: pg_ctl's own wait (60 s by default) is the bound a loaded machine hits first
+        self._run("pg_ctl", "-D", self.data, "-o", options, "-l", self.log, "-w", "-t", f"{WAIT:.0f}", "start")
 
     def stop(self) -> None:
-        self._run("pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+        self._run("pg_ctl", "-D", self.data, "-m", "fast", "-w", "-t", f"{WAIT:.0f}", "stop")
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
@@ -93,11 +94,12 @@ def test_postgresql_restart_under_load(cache_dir, tmp_path):
             server = subprocess.Popen(
                 [sys.executable, "-m", "ews.cli", "serve", "--port", str(port)], env=env, stdout=log, stderr=log
             )
-            wait_for(lambda: _ready(base, server), timeout=90)
+            wait_for(lambda: _ready(base, server))
             hook = httpx.post(
                 f"{base}/api/v1/subscriptions",
                 json={"channel": "webhook", "url": receiver.url()},
                 headers=regional.headers,
+                timeout=WAIT,
             )
             assert hook.status_code == 201, hook.text
 
@@ -108,7 +110,7 @@ def test_postgresql_restart_under_load(cache_dir, tmp_path):
 
             def load() -> None:
                 number = 0
-                with httpx.Client(base_url=base, headers=lab.headers, timeout=30) as client:
+                with httpx.Client(base_url=base, headers=lab.headers, timeout=WAIT) as client:
                     while not stop.is_set():
                         ref = f"OUT-{number}-{uuid.uuid4().hex[:6]}"
                         body = {
@@ -136,9 +138,10 @@ def test_postgresql_restart_under_load(cache_dir, tmp_path):
             wait_for(lambda: len(unavailable) >= 3)
             before_restart = len(acknowledged)
             cluster.start()
-            wait_for(lambda: len(acknowledged) >= before_restart + 5, timeout=60)
+            wait_for(lambda: len(acknowledged) >= before_restart + 5)
             stop.set()
-            loader.join(timeout=60)
+            loader.join(timeout=WAIT)
+            assert not loader.is_alive(), "the load did not stop"
 
             for response in unavailable:
                 assert response.headers["content-type"] == "application/problem+json"
@@ -153,7 +156,7 @@ def test_postgresql_restart_under_load(cache_dir, tmp_path):
                     states = connection.execute(text("SELECT status FROM delivery")).scalars().all()
                 return bool(states) and all(state == "delivered" for state in states)
 
-            wait_for(all_delivered, timeout=90)  # deliveries resumed by themselves
+            wait_for(all_delivered)  # deliveries resumed by themselves
             with engine_for(url).connect() as connection:
                 expected = set(connection.execute(text("SELECT id FROM delivery")).scalars().all())
             assert {r["headers"]["webhook-id"] for r in receiver.received()} == expected
@@ -161,7 +164,7 @@ def test_postgresql_restart_under_load(cache_dir, tmp_path):
     finally:
         if server is not None:
             server.terminate()
-            server.wait(timeout=30)
+            server.wait(timeout=WAIT)
         engine_for(cluster.url("ews")).dispose()
         with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             cluster.stop()
@@ -171,6 +174,6 @@ def test_postgresql_restart_under_load(cache_dir, tmp_path):
 def _ready(base: str, server: subprocess.Popen) -> bool:
     assert server.poll() is None, "ews serve exited"
     try:
-        return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
+        return httpx.get(f"{base}/readyz", timeout=WAIT).status_code == 200
     except httpx.HTTPError:
         return False

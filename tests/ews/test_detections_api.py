@@ -11,7 +11,7 @@ from sqlmodel import Session, func, select
 from ews.app import create_app
 from ews.db import engine_for
 from ews.models import AuditEntry, Detection, DetectionComponent
-from tests.support import running
+from tests.support import WAIT, running
 
 ISOTONITAZENE_HCL = "CCN(CC)CCn1c(Cc2ccc(OC(C)C)cc2)nc2cc([N+](=O)[O-])ccc21.Cl"
 CAFFEINE = "Cn1cnc2c1c(=O)n(C)c(=O)n2C"
@@ -131,7 +131,7 @@ def test_concurrent_submissions_of_one_key_store_one_detection(settings, actors)
                 f"{base}/api/v1/detections",
                 json=detection(ref=None),
                 headers={**actors["lab_co"].headers, "Idempotency-Key": "race-1"},
-                timeout=30,
+                timeout=WAIT,
             )
             with lock:
                 statuses.append(response.status_code)

@@ -37,7 +37,7 @@ def test_an_email_subscriber_gets_the_alert_in_spanish_with_the_structure(client
     runner = start_scheduler(settings)
     try:
         report(client, actors["lab_co"], NEW_NITAZENE, "MAIL-1")
-        (message,) = wait_for(lambda: mail.messages(), timeout=20)
+        (message,) = wait_for(lambda: mail.messages())
     finally:
         runner.shutdown(wait=False)
     assert message["To"] == "sat@observatorio.gov.co"
@@ -75,7 +75,7 @@ def test_the_owner_is_emailed_when_a_failing_endpoint_is_disabled(client, actors
         runner = start_scheduler(settings)
         try:
             report(client, actors["lab_co"], NEW_NITAZENE, "MAIL-2")
-            (notice,) = wait_for(lambda: mail.messages(), timeout=20)
+            (notice,) = wait_for(lambda: mail.messages())
         finally:
             runner.shutdown(wait=False)
     assert notice["To"] == "ops@cicad.example.org"

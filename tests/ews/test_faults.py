@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import signal
+import threading
 from collections import defaultdict
 
 from aiosmtpd.controller import Controller
@@ -14,10 +15,9 @@ from ews.db import engine_for
 from ews.models import Delivery
 from ews.scheduler import start_scheduler
 from tests.alerts.test_email import Mailbox
-from tests.alerts.test_email import free_port as free_smtp_port
 from tests.ews.test_alerts import NEW_NITAZENE, report, subscribe
 from tests.ews.test_worker_crash import NITAZENES, start_worker
-from tests.support import WebhookReceiver, wait_for
+from tests.support import WAIT, WebhookReceiver, free_port, wait_for
 
 
 def _deliveries(url: str, channel: str | None = None) -> list[Delivery]:
@@ -29,7 +29,7 @@ def _deliveries(url: str, channel: str | None = None) -> list[Delivery]:
 
 
 def test_smtp_down_then_back_queues_and_sends_each_email_once(client, actors, settings):
-    port = free_smtp_port()
+    port = free_port()
     settings.smtp_url = f"smtp://127.0.0.1:{port}"  # nothing listens there yet
     settings.dispatch_interval = 0.2
     addresses = [f"analyst{i}@example.org" for i in range(3)]
@@ -49,9 +49,9 @@ def test_smtp_down_then_back_queues_and_sends_each_email_once(client, actors, se
             rows = _deliveries(settings.database_url, "email")
             return len(rows) == 3 and all(d.attempts >= 1 and d.last_error and d.status == "pending" for d in rows)
 
-        wait_for(all_failed_once)
+        wait_for(all_failed_once, what="each e-mail to fail once while SMTP is down")
         mailbox = Mailbox()
-        controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+        controller = Controller(mailbox, hostname="127.0.0.1", port=port, ready_timeout=WAIT)
         controller.start()
         wait_for(lambda: all(d.status == "delivered" for d in _deliveries(settings.database_url, "email")))
     finally:
@@ -68,20 +68,23 @@ def test_slow_receivers_do_not_hold_up_the_rest_of_the_fan_out(client, actors, s
     with WebhookReceiver() as receiver:
         healthy = [f"/ok/{i}" for i in range(40)]
         slow = [f"/slow/{i}" for i in range(10)]
+        answer_slow = threading.Event()  # the slow receivers answer only when the test says so
         for path in slow:
-            receiver.behaviour[path] = [("sleep", 25)]
+            receiver.behaviour[path] = [("hold", answer_slow)]
         for path in healthy + slow:
             subscribe(client, actors["regional"], receiver.url(path))
         runner = start_scheduler(settings)
         try:
             report(client, actors["lab_co"], NEW_NITAZENE, "FAN-1")
-            wait_for(lambda: all(receiver.received(p) for p in healthy))
-            # every healthy endpoint has its alert while no slow one has answered yet (each takes 25 s)
+            wait_for(lambda: all(receiver.received(p) for p in healthy), what="every healthy endpoint's alert")
+            # every healthy endpoint has its alert while no slow one has answered yet (none answers until told)
             waiting = [d for d in _deliveries(settings.database_url) if "/slow/" in d.target]
             assert len(waiting) == 10 and not any(d.status == "delivered" for d in waiting)
-            # and the slow ones were being sent meanwhile, not queued behind the healthy ones
-            wait_for(lambda: all(receiver.received(p) for p in slow))
+            # and the slow ones were being sent meanwhile, not queued behind the healthy ones: they all
+            # reach their receivers while every one of them is still held open
+            wait_for(lambda: all(receiver.received(p) for p in slow), what="every slow endpoint's request")
         finally:
+            answer_slow.set()
             runner.shutdown(wait=False)
 
 
@@ -102,16 +105,18 @@ def test_workers_killed_at_random_points_deliver_everything_at_least_once_under_
             already = len(receiver.received())
             target = already + chooser.randint(1, max(1, (1000 - already) // 2))
             try:
-                wait_for(lambda: len(receiver.received()) >= target, timeout=120)  # noqa: B023
+                wait_for(lambda: len(receiver.received()) >= target, timeout=2 * WAIT)  # noqa: B023
             finally:
                 worker.send_signal(signal.SIGKILL)
-                worker.wait(timeout=10)
+                worker.wait(timeout=WAIT)
         last = start_worker(settings)
         try:
-            wait_for(lambda: all(d.status == "delivered" for d in _deliveries(settings.database_url)), timeout=180)
+            wait_for(
+                lambda: all(d.status == "delivered" for d in _deliveries(settings.database_url)), timeout=3 * WAIT
+            )
         finally:
             last.send_signal(signal.SIGTERM)
-            last.wait(timeout=30)
+            last.wait(timeout=WAIT)
 
     requests = [r for r in receiver.received() if _complete(r)]  # a kill may cut a request short
     ids = {r["headers"]["webhook-id"] for r in requests}

@@ -30,7 +30,7 @@ from ews.models import Alert, Peer
 from ews.services.federation import Federation, register_peer
 from tests.conftest import make_actor
 from tests.ews.test_alerts import NEW_NITAZENE
-from tests.support import running
+from tests.support import WAIT, running
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def peer_node(tmp_path, sqlite_template, cache_dir):
                 "sample": {"form": "powder", "seized_on": "2026-11-20", "country": "CO"},
                 "components": [{"smiles": NEW_NITAZENE}],
             },
-            timeout=60,
+            timeout=WAIT,
         )
         assert response.status_code == 201, response.text
         yield base, regional.key
@@ -73,7 +73,7 @@ class Proxy:
     async def forward(self, request: Request) -> Response:
         path = request.url.path
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
-        async with httpx.AsyncClient(base_url=self.upstream, timeout=30) as client:
+        async with httpx.AsyncClient(base_url=self.upstream, timeout=WAIT) as client:
             upstream = await client.get(path, params=dict(request.query_params), headers=headers)
         body = upstream.content
         if path.startswith("/feeds/"):
@@ -120,8 +120,8 @@ def cli(*args: str, database_url: str, node_id: str, cache_dir) -> subprocess.Co
 
 def test_node_identity_is_public_and_stable(peer_node):
     base, _ = peer_node
-    first = httpx.get(f"{base}/api/v1/node").json()
-    second = httpx.get(f"{base}/api/v1/node").json()
+    first = httpx.get(f"{base}/api/v1/node", timeout=WAIT).json()
+    second = httpx.get(f"{base}/api/v1/node", timeout=WAIT).json()
     assert first["node_id"] == "node-co"
     assert first["public_key"] == second["public_key"] == first["jwk"]["x"]
     assert first["jwk"]["crv"] == "Ed25519"
@@ -153,7 +153,7 @@ def test_peers_add_pins_the_key_and_refuses_our_own_node_id(peer_node, database_
         "peers", "add", base, "--token", token, database_url=database_url, node_id="node-r", cache_dir=cache_dir
     )
     assert added.returncode == 0, added.stderr
-    identity = httpx.get(f"{base}/api/v1/node").json()
+    identity = httpx.get(f"{base}/api/v1/node", timeout=WAIT).json()
     with Session(engine_for(database_url)) as session:
         (peer,) = session.exec(select(Peer)).all()
     assert (peer.node_id, peer.public_key) == ("node-co", identity["public_key"])
@@ -177,7 +177,7 @@ def test_a_pull_that_meets_our_own_node_id_is_an_error_in_peers_list_and_metrics
     listed = cli("peers", "list", database_url=database_url, node_id="node-co", cache_dir=cache_dir)
     assert "ERROR:id-clash" in listed.stdout and "EWS_NODE_ID" in listed.stdout
     with running(create_app(settings)) as own:
-        metrics = httpx.get(f"{own}/metrics").text
+        metrics = httpx.get(f"{own}/metrics", timeout=WAIT).text
     assert 'ews_peer_id_clash{peer="' in metrics
     assert [line for line in metrics.splitlines() if line.startswith("ews_peer_id_clash{")][0].endswith(" 1.0")
     assert 'ews_federation_pulls_total{outcome="id_clash"}' in metrics
@@ -187,7 +187,7 @@ def test_tampered_and_replayed_pages_are_refused_and_reported(peer_node, databas
     base, token = peer_node
     proxy = Proxy(base)
     with running(proxy.app) as via:
-        identity = httpx.get(f"{base}/api/v1/node").json()
+        identity = httpx.get(f"{base}/api/v1/node", timeout=WAIT).json()
         settings, federation = regional(database_url, cache_dir)
         with session_scope(federation.engine) as session:
             peer = register_peer(session, via, token, identity["node_id"], identity["public_key"])
@@ -219,7 +219,7 @@ def test_tampered_and_replayed_pages_are_refused_and_reported(peer_node, databas
         assert "replayed" in (peer.last_error or "")
 
         with running(create_app(settings)) as own:
-            metrics = httpx.get(f"{own}/metrics").text
+            metrics = httpx.get(f"{own}/metrics", timeout=WAIT).text
         assert 'ews_federation_refused_pages_total{reason="tampered"}' in metrics
         assert 'ews_federation_refused_pages_total{reason="replayed"}' in metrics
 
@@ -279,7 +279,10 @@ def test_a_signed_wake_up_starts_a_pull_at_once(tmp_path, sqlite_template, datab
         ):
             runners += [start_scheduler(national_settings), start_scheduler(regional_settings)]
             added = httpx.post(
-                f"{own}/api/v1/peers", json={"url": national, "token": our_key}, headers=admin.headers, timeout=30
+                f"{own}/api/v1/peers",
+                json={"url": national, "token": our_key},
+                headers=admin.headers,
+                timeout=WAIT,
             )
             assert added.status_code == 201, added.text
             assert added.json()["push_wakeups"] is True
@@ -294,6 +297,7 @@ def test_a_signed_wake_up_starts_a_pull_at_once(tmp_path, sqlite_template, datab
                 f"{own}/api/v1/peers/{peer_id}:wake",
                 content=b"{}",
                 headers={"webhook-id": "x", "webhook-timestamp": "1", "webhook-signature": "v1,AAAA"},
+                timeout=WAIT,
             )
             assert forged.status_code == 401
             reported = httpx.post(
@@ -303,7 +307,7 @@ def test_a_signed_wake_up_starts_a_pull_at_once(tmp_path, sqlite_template, datab
                     "sample": {"form": "powder", "seized_on": "2026-11-20", "country": "CO"},
                     "components": [{"smiles": NEW_NITAZENE}],
                 },
-                timeout=60,
+                timeout=WAIT,
             )
             assert reported.status_code == 201, reported.text
 
@@ -311,7 +315,7 @@ def test_a_signed_wake_up_starts_a_pull_at_once(tmp_path, sqlite_template, datab
                 with Session(engine_for(database_url)) as session:
                     return session.exec(select(Alert).where(Alert.origin_node == "node-co")).all()
 
-            wait_for(arrived, timeout=60)  # well before the 600 s interval: the wake-up did it
+            wait_for(arrived, timeout=300)  # half the 600 s interval: only the wake-up can have done it
     finally:
         for runner in runners:
             runner.shutdown(wait=True)

@@ -13,7 +13,7 @@ import pytest
 
 from ews.app import create_app
 from tests.conftest import make_actor
-from tests.support import running
+from tests.support import WAIT, running
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -84,7 +84,7 @@ def server(settings):
     lab = make_actor(settings.database_url, "lab", "CO")
     with (
         running(create_app(settings)) as base,
-        httpx.Client(base_url=base, headers=lab.headers, timeout=120) as http,
+        httpx.Client(base_url=base, headers=lab.headers, timeout=WAIT) as http,
     ):
         stored = http.post("/api/v1/detections", json=DETECTION)
         assert stored.status_code == 201, stored.text
@@ -103,9 +103,9 @@ def hostile(http: httpx.Client, method: str, url: str, **kwargs) -> httpx.Respon
 
     thread = threading.Thread(target=send)
     thread.start()
-    health = httpx.get(http.base_url.join("/healthz"), timeout=60)
+    health = httpx.get(http.base_url.join("/healthz"), timeout=WAIT)
     assert health.status_code == 200
-    thread.join(timeout=300)
+    thread.join(timeout=2 * WAIT)  # longer than the client waits for its answer
     assert not thread.is_alive(), f"{method} {url} did not answer"
     assert "error" not in answer, answer.get("error")
     response = answer["response"]

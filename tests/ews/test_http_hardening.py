@@ -15,7 +15,7 @@ from ews.config import Settings
 from ews.db import engine_for
 from ews.services.ratelimit import WINDOW_SECONDS
 from tests.conftest import make_actor
-from tests.support import running
+from tests.support import WAIT, running
 
 DETECTION = {
     "sample": {"form": "powder", "seized_on": "2026-11-20", "country": "CO"},
@@ -62,10 +62,10 @@ def test_rate_limits_hold_across_two_servers_on_one_database(settings):
             lab = make_actor(settings.database_url, "lab", "CO")
             started = int(time.time() // WINDOW_SECONDS)
             answers = [
-                httpx.get(f"{base}/api/v1/detections", headers=lab.headers, timeout=30).status_code
+                httpx.get(f"{base}/api/v1/detections", headers=lab.headers, timeout=WAIT).status_code
                 for base in (first, second, first, second, first)
             ]
-            refused = httpx.get(f"{second}/api/v1/detections", headers=lab.headers, timeout=30)
+            refused = httpx.get(f"{second}/api/v1/detections", headers=lab.headers, timeout=WAIT)
             if int(time.time() // WINDOW_SECONDS) == started:
                 break
         assert answers == [200] * 5
@@ -75,16 +75,18 @@ def test_rate_limits_hold_across_two_servers_on_one_database(settings):
         assert "5 requests a minute" in refused.json()["detail"]
         # another key is not held back by this one's limit; health checks are never limited
         other = make_actor(settings.database_url, "lab", "CO")
-        assert httpx.get(f"{first}/api/v1/detections", headers=other.headers, timeout=30).status_code == 200
-        assert httpx.get(f"{first}/healthz", timeout=30).status_code == 200
-        metrics = httpx.get(f"{first}/metrics", timeout=30).text + httpx.get(f"{second}/metrics", timeout=30).text
+        assert httpx.get(f"{first}/api/v1/detections", headers=other.headers, timeout=WAIT).status_code == 200
+        assert httpx.get(f"{first}/healthz", timeout=WAIT).status_code == 200
+        metrics = (
+            httpx.get(f"{first}/metrics", timeout=WAIT).text + httpx.get(f"{second}/metrics", timeout=WAIT).text
+        )
         assert 'ews_rate_limited_total{limit="key"}' in metrics
 
 
 def test_per_address_limit(settings):
     limited = settings.model_copy(update={"rate_limit_per_address": 3})
     with running(create_app(limited)) as base:
-        codes = [httpx.get(f"{base}/feeds/alerts.json", timeout=30).status_code for _ in range(4)]
+        codes = [httpx.get(f"{base}/feeds/alerts.json", timeout=WAIT).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
 
 

@@ -30,7 +30,7 @@ from ews.services.reidentify import reidentify
 from tests.conftest import _admin_execute, _url_for, make_actor
 from tests.ews.test_alerts import FENTANYL, NEW_CATHINONE, NEW_NITAZENE, alerts, report, subscribe, verified
 from tests.ews.test_feeds_cap import parse_cap
-from tests.support import WebhookReceiver, post_form, wait_for
+from tests.support import WAIT, WebhookReceiver, post_form, wait_for
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 PROBLEM = "application/problem+json"
@@ -482,7 +482,7 @@ def test_several_workers_send_each_due_update_once(client, actors, settings):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join(timeout=WAIT)
     assert errors == [] and sum(sent) == 2
     with Session(engine) as session:
         for alert_id in due:

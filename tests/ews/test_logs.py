@@ -14,7 +14,7 @@ import httpx
 from tests.alerts.test_email import smtp_server
 from tests.conftest import make_actor
 from tests.ews.test_alerts import NEW_NITAZENE
-from tests.support import WebhookReceiver, free_port, wait_for
+from tests.support import WAIT, WebhookReceiver, free_port, wait_for
 
 SECRET_KEY = "node-secret-key-" + "k" * 40
 SMTP_PASSWORD = "smtp-pass-Zq81xv"
@@ -50,16 +50,18 @@ def test_a_full_run_logs_json_with_request_ids_and_never_a_secret(tmp_path, sqli
             [sys.executable, "-m", "ews.cli", "serve", "--port", str(port)], env=env, stdout=log, stderr=log
         )
         try:
-            wait_for(lambda: _ready(base, server), timeout=90)
+            wait_for(lambda: _ready(base, server))
             hook = httpx.post(
                 f"{base}/api/v1/subscriptions",
                 json={"channel": "webhook", "url": receiver.url()},
                 headers=regional.headers,
+                timeout=WAIT,
             ).json()
             mail = httpx.post(
                 f"{base}/api/v1/subscriptions",
                 json={"channel": "email", "address": "analyst@example.org"},
                 headers=regional.headers,
+                timeout=WAIT,
             )
             assert mail.status_code == 201, mail.text
             detection = {
@@ -71,29 +73,35 @@ def test_a_full_run_logs_json_with_request_ids_and_never_a_secret(tmp_path, sqli
                 f"{base}/api/v1/detections",
                 json=detection,
                 headers={**lab.headers, "X-Request-ID": "trace-me-123"},
-                timeout=60,
+                timeout=WAIT,
             )
             assert created.status_code == 201, created.text
             assert created.headers["x-request-id"] == "trace-me-123"
             bad = {**detection, "external_ref": BAD_REF, "components": [{"smiles": "C1CC(", "name": "broken"}]}
-            assert httpx.post(f"{base}/api/v1/detections", json=bad, headers=lab.headers).status_code == 422
+            assert (
+                httpx.post(f"{base}/api/v1/detections", json=bad, headers=lab.headers, timeout=WAIT).status_code
+                == 422
+            )
             wrong_key = "ews_" + "W" * 43
             assert (
                 httpx.get(
-                    f"{base}/api/v1/detections", headers={"Authorization": f"Bearer {wrong_key}"}
+                    f"{base}/api/v1/detections", headers={"Authorization": f"Bearer {wrong_key}"}, timeout=WAIT
                 ).status_code
                 == 401
             )
             peer_token = "ews_peer_token_" + "P" * 30
             refused = httpx.post(
-                f"{base}/api/v1/peers", json={"url": base, "token": peer_token}, headers=admin.headers, timeout=30
+                f"{base}/api/v1/peers",
+                json={"url": base, "token": peer_token},
+                headers=admin.headers,
+                timeout=WAIT,
             )
             assert refused.status_code == 422  # our own node: refused, and logged
-            wait_for(lambda: receiver.received("/hook"), timeout=60)
-            wait_for(lambda: mailbox.messages, timeout=60)
+            wait_for(lambda: receiver.received("/hook"))
+            wait_for(lambda: mailbox.messages)
         finally:
             server.send_signal(signal.SIGTERM)
-            server.wait(timeout=30)
+            server.wait(timeout=WAIT)
 
     text = log_path.read_text()
     # JSON lines; the only other lines are the first-start banner printed for the operator
@@ -121,6 +129,6 @@ def test_a_full_run_logs_json_with_request_ids_and_never_a_secret(tmp_path, sqli
 def _ready(base: str, server: subprocess.Popen) -> bool:
     assert server.poll() is None, "ews serve exited"
     try:
-        return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
+        return httpx.get(f"{base}/readyz", timeout=WAIT).status_code == 200
     except httpx.HTTPError:
         return False

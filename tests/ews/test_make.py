@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import free_port, wait_for
+from tests.support import WAIT, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 MAKE = shutil.which("make")
@@ -31,7 +31,7 @@ def fake_bin(tmp_path: Path, uid: int, with_apt: bool) -> Path:
 
 def make_browser(tmp_path: Path, uid: int, with_apt: bool) -> subprocess.CompletedProcess:
     env = {"PATH": str(fake_bin(tmp_path, uid, with_apt)), "HOME": str(tmp_path)}
-    return subprocess.run([MAKE, "-s", "system"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run([MAKE, "-s", "system"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=WAIT)
 
 
 def test_make_test_installs_chromium_from_debian_as_root(tmp_path):
@@ -95,17 +95,17 @@ def test_the_base_url_follows_the_port_unless_set(database_url, cache_dir):
 
             def feed(url=url, server=server):
                 try:
-                    response = httpx.get(f"{url}/feeds/alerts.atom", timeout=2)
+                    response = httpx.get(f"{url}/feeds/alerts.atom", timeout=WAIT)
                 except httpx.HTTPError:
                     assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
                     return None
                 return response.text if response.status_code == 200 else None
 
-            atom = wait_for(feed, timeout=60, interval=0.2)
+            atom = wait_for(feed, interval=0.2)
             assert f'href="{base or url}/feeds/alerts.atom"' in atom
         finally:
             server.terminate()
-            server.wait(timeout=20)
+            server.wait(timeout=WAIT)
 
 
 def test_the_test_client_imports_without_a_deprecation_warning():
@@ -114,6 +114,6 @@ def test_the_test_client_imports_without_a_deprecation_warning():
         [sys.executable, "-W", "error", "-c", "import fastapi.testclient"],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=WAIT,
     )
     assert result.returncode == 0, result.stderr

@@ -15,7 +15,7 @@ from ews.db import engine_for
 from ews.models import Alert
 from ews.services.library import LibraryHolder
 from tests.browser import console_errors, offsite_requests
-from tests.support import running, wait_for
+from tests.support import WAIT, running, wait_for
 
 AXE = Path(__file__).resolve().parents[2] / "ews" / "static" / "vendor" / "axe.min.js"
 SIGN_IN_STATUSES = (401, 403)
@@ -70,7 +70,7 @@ def test_every_page_offline_accessible_and_quiet(browser, settings, filled):
     checked = []
     with running(app) as base:
         for route in routes:
-            status = httpx.get(base + route, timeout=30, follow_redirects=False).status_code
+            status = httpx.get(base + route, timeout=WAIT, follow_redirects=False).status_code
             if status in SIGN_IN_STATUSES or 300 <= status < 400:
                 continue  # needs a signed-in person: covered where sign-in exists
             assert status == 200, route
@@ -114,7 +114,7 @@ def test_dashboard_draws_every_chart_from_the_api(browser, settings, filled):
         assert "opioide" in browser.find_element(By.CSS_SELECTOR, "#chart-by_class .filters-text").text
         link = browser.find_element(By.CSS_SELECTOR, "#chart-adulterants a.csv").get_attribute("href")
         assert "chart=adulterants" in link and "class=opioid" in link
-        csv_text = httpx.get(link, timeout=30).text
+        csv_text = httpx.get(link, timeout=WAIT).text
         assert (
             csv_text.splitlines()[1].startswith("# filters: from=") and "class=opioid" in csv_text.splitlines()[1]
         )

@@ -10,7 +10,7 @@ from ews.app import create_app
 from ews.db import engine_for
 from ews.models import Alert, FeedEntry
 from tests.browser import console_errors, offsite_requests
-from tests.support import running
+from tests.support import WAIT, running
 
 MDMA = "CNC(C)Cc1ccc2OCOc2c1"
 CAFFEINE = "Cn1cnc2c1c(=O)n(C)c(=O)n2C"
@@ -241,7 +241,7 @@ def test_cluster_pages_draw_the_link_chart_and_timeline(browser, client, actors,
         rows = browser.find_elements(By.CSS_SELECTOR, "#clusters tr")
         assert len(rows) == 2 and "CO, MX" in rows[1].text
         rows[1].find_element(By.TAG_NAME, "a").click()
-        WebDriverWait(browser, 30).until(
+        WebDriverWait(browser, WAIT).until(
             lambda d: d.find_element(By.ID, "link-chart").get_attribute("data-ready") == "true"
         )
         assert len(browser.find_elements(By.CSS_SELECTOR, "#link-chart circle.seizure")) == 3
@@ -313,7 +313,7 @@ def test_concurrent_seizures_linking_to_one_earlier_seizure_make_one_cluster(cli
                 f"{base}/api/v1/detections",
                 json=tablet(f"RACE-{number + 1}", "CO", BATCH_A_AGAIN),
                 headers=actors["lab_co2"].headers,
-                timeout=60,
+                timeout=WAIT,
             )
             with lock:
                 statuses.append(response.status_code)
@@ -375,13 +375,20 @@ def test_two_transactions_clustering_one_seizure_at_once_merge_instead_of_failin
 
     def waiting() -> bool:
         with engine.connect() as probe:  # a new transaction each time: pg_stat_activity is a snapshot
-            count = probe.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
+            # this database only: the server is shared, and another test's lock wait is not ours
+            count = probe.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            )
             return bool(count.scalar())
 
-    wait_for(waiting)
+    wait_for(waiting, what="the second transaction to wait on the first one's lock")
     first.commit()
     first.close()
-    thread.join(timeout=60)
+    thread.join(timeout=WAIT)
+    assert not thread.is_alive(), "the second transaction never finished"
     assert failures == []
     with Session(engine) as session:
         clusters = session.exec(select(LinkCluster)).all()
@@ -455,7 +462,8 @@ def test_two_transactions_joining_one_cluster_at_once_do_not_deadlock(client, ac
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=120)
+        thread.join(timeout=2 * WAIT)  # each may pause for up to WAIT before it counts
+    assert not any(thread.is_alive() for thread in threads), "a transaction never finished"
     assert failures == []
     with Session(engine) as session:
         clusters = session.exec(select(LinkCluster)).all()

@@ -27,7 +27,7 @@ from ews.db import engine_for
 from tests.conftest import make_actor
 from tests.ews.test_alerts import NEW_NITAZENE
 from tests.ews.test_worker_crash import NITAZENES
-from tests.support import WebhookReceiver, free_port, running, wait_for
+from tests.support import WAIT, WebhookReceiver, free_port, running, wait_for
 
 
 class Overlap:
@@ -62,7 +62,7 @@ def _start(args: list[str], env: dict, log_path) -> subprocess.Popen:
 
 def _ready(base: str) -> bool:
     try:
-        return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
+        return httpx.get(f"{base}/readyz", timeout=WAIT).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -101,7 +101,7 @@ def test_two_apis_and_two_workers_on_one_postgresql(pg_url, tmp_path, sqlite_tem
                     _start(["serve", "--port", str(port), "--no-scheduler"], env, tmp_path / f"api{number}.log")
                 )
             for base in apis:
-                wait_for(lambda b=base: _ready(b), timeout=90)
+                wait_for(lambda b=base: _ready(b))
             for number in range(2):
                 processes.append(_start(["worker"], env, tmp_path / f"worker{number}.log"))
             for path in ("/a", "/b"):
@@ -109,6 +109,7 @@ def test_two_apis_and_two_workers_on_one_postgresql(pg_url, tmp_path, sqlite_tem
                     f"{apis[0]}/api/v1/subscriptions",
                     json={"channel": "webhook", "url": receiver.url(path)},
                     headers=regional.headers,
+                    timeout=WAIT,
                 )
                 assert response.status_code == 201, response.text
 
@@ -129,7 +130,7 @@ def test_two_apis_and_two_workers_on_one_postgresql(pg_url, tmp_path, sqlite_tem
                     answers = list(
                         both.map(
                             lambda base: httpx.post(
-                                f"{base}/api/v1/detections", json=body, headers=headers, timeout=60
+                                f"{base}/api/v1/detections", json=body, headers=headers, timeout=WAIT
                             ),
                             apis,
                         )
@@ -154,7 +155,7 @@ def test_two_apis_and_two_workers_on_one_postgresql(pg_url, tmp_path, sqlite_tem
                     states = connection.execute(text("SELECT status FROM delivery")).scalars().all()
                 return bool(states) and all(s == "delivered" for s in states)
 
-            wait_for(delivered, timeout=90)
+            wait_for(delivered)
             with engine_for(pg_url).connect() as connection:
                 expected = set(connection.execute(text("SELECT id FROM delivery")).scalars().all())
             requests = receiver.received()
@@ -175,7 +176,7 @@ def test_two_apis_and_two_workers_on_one_postgresql(pg_url, tmp_path, sqlite_tem
                 f"{apis[1]}/api/v1/peers",
                 json={"url": national_base, "token": our_key_there},
                 headers=admin.headers,
-                timeout=30,
+                timeout=WAIT,
             )
             assert added.status_code == 201, added.text
             reported = httpx.post(
@@ -185,20 +186,20 @@ def test_two_apis_and_two_workers_on_one_postgresql(pg_url, tmp_path, sqlite_tem
                     "components": [{"smiles": NEW_NITAZENE}],
                 },
                 headers=national_lab.headers,
-                timeout=60,
+                timeout=WAIT,
             )
             assert reported.status_code == 201, reported.text
 
             def arrived():
-                items = httpx.get(f"{apis[0]}/api/v1/alerts", headers=admin.headers, timeout=10).json()["items"]
+                items = httpx.get(f"{apis[0]}/api/v1/alerts", headers=admin.headers, timeout=WAIT).json()["items"]
                 return [i for i in items if i["origin_node"] == "node-mx"]
 
-            wait_for(arrived, timeout=30)
-            wait_for(lambda: national.seen >= 6, timeout=60)  # a few pull rounds by the two workers
+            wait_for(arrived)
+            wait_for(lambda: national.seen >= 6)  # a few pull rounds by the two workers
             assert national.most == 1  # never two pulls of one peer at once
 
             # /metrics of either API counts the submissions both received
-            metrics = httpx.get(f"{apis[0]}/metrics", timeout=10).text
+            metrics = httpx.get(f"{apis[0]}/metrics", timeout=WAIT).text
             posted = sum(
                 float(line.rsplit(" ", 1)[1])
                 for line in metrics.splitlines()
@@ -210,4 +211,4 @@ def test_two_apis_and_two_workers_on_one_postgresql(pg_url, tmp_path, sqlite_tem
             for process in processes:
                 process.terminate()
             for process in processes:
-                process.wait(timeout=30)
+                process.wait(timeout=WAIT)

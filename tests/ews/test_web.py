@@ -7,7 +7,7 @@ import pytest
 from ews.app import create_app
 from tests.browser import console_errors, offsite_requests
 from tests.ews.test_alerts import NEW_CATHINONE, NEW_NITAZENE, report
-from tests.support import running
+from tests.support import WAIT, running
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -36,7 +36,7 @@ def test_public_pages_and_the_identify_form(browser, client, actors, settings):
         box.send_keys(NEW_NITAZENE + " unknown\n")
         box.send_keys("C1CC( typo\n")
         browser.find_element(By.ID, "submit").click()
-        badges = WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#results .badge"))
+        badges = WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#results .badge"))
         verdicts = [e.text for e in badges]
         assert verdicts == ["controlled", "analog", "error"]
         assert len(browser.find_elements(By.CSS_SELECTOR, "#results svg")) == 2

@@ -7,14 +7,14 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
+import threading
 
 from sqlmodel import Session, select
 
 from ews.db import engine_for
 from ews.models import Delivery
 from tests.ews.test_alerts import report, subscribe
-from tests.support import WebhookReceiver, wait_for
+from tests.support import WAIT, WebhookReceiver, wait_for
 
 # five nitazenes nobody has listed: each raises an Extreme alert, published and delivered at once
 NITAZENES = [f"CCCCC{'C' * i}Oc1ccc(Cc2nc3cc([N+](=O)[O-])ccc3n2CCN2CCCCC2)cc1" for i in range(5)]
@@ -46,7 +46,8 @@ def deliveries(url: str) -> list[Delivery]:
 
 def test_sigkill_mid_delivery_then_restart_delivers_everything_once_per_id(client, actors, settings):
     with WebhookReceiver() as receiver:
-        receiver.behaviour["/hook"] = [("sleep", 30)]  # hold every request open: the worker dies mid-delivery
+        held = threading.Event()
+        receiver.behaviour["/hook"] = [("hold", held)]  # hold every request open: the worker dies mid-delivery
         sub = subscribe(client, actors["regional"], receiver.url())
         for i, smiles in enumerate(NITAZENES):
             report(client, actors["lab_co"], smiles, f"CRASH-{i}")
@@ -55,10 +56,11 @@ def test_sigkill_mid_delivery_then_restart_delivers_everything_once_per_id(clien
 
         first = start_worker(settings)
         try:
-            wait_for(lambda: len(receiver.received()) == len(NITAZENES), timeout=30)
+            wait_for(lambda: len(receiver.received()) == len(NITAZENES), what="all five deliveries to arrive")
         finally:
             first.send_signal(signal.SIGKILL)
-            first.wait(timeout=10)
+            first.wait(timeout=WAIT)
+            held.set()
         assert {r["headers"]["webhook-id"] for r in receiver.received()} == expected
         assert all(d.status == "pending" for d in deliveries(settings.database_url))  # nothing was recorded
 
@@ -66,10 +68,10 @@ def test_sigkill_mid_delivery_then_restart_delivers_everything_once_per_id(clien
         receiver.requests.clear()
         second = start_worker(settings)
         try:
-            wait_for(lambda: all(d.status == "delivered" for d in deliveries(settings.database_url)), timeout=40)
+            wait_for(lambda: all(d.status == "delivered" for d in deliveries(settings.database_url)))
         finally:
             second.send_signal(signal.SIGTERM)
-            second.wait(timeout=20)
+            second.wait(timeout=WAIT)
         redelivered = receiver.received()
         assert {r["headers"]["webhook-id"] for r in redelivered} == expected
         assert len(redelivered) == len(expected)  # the restarted worker sent each once
@@ -77,5 +79,4 @@ def test_sigkill_mid_delivery_then_restart_delivers_everything_once_per_id(clien
 
         for request in redelivered:
             Webhook(sub["secret"]).verify(request["body"], request["headers"])
-        time.sleep(0.5)
         assert all(d.attempts == 2 for d in deliveries(settings.database_url))

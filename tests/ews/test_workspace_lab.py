@@ -11,7 +11,7 @@ from ews.app import create_app
 from tests.browser import console_errors, offsite_requests
 from tests.ews.test_alerts import NEW_CATHINONE
 from tests.ews.workspace_support import browser_sign_in, make_user, submit_and_wait
-from tests.support import running
+from tests.support import WAIT, running
 
 BATCH = (
     "external_ref,country,seized_on,form,sold_as,smiles,name,purity_percent,case_ref\n"
@@ -73,7 +73,7 @@ def test_a_lab_submits_a_detection_and_uploads_a_batch(browser, actors, settings
         submit_and_wait(browser, browser.find_element(By.ID, "check"))
         verdicts = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#check-results .verdict")]
         assert verdicts == ["analog", "known"]
-        assert "no-detections" in httpx.get(f"{base}/detections", cookies=_cookies(browser)).text
+        assert "no-detections" in httpx.get(f"{base}/detections", cookies=_cookies(browser), timeout=WAIT).text
 
         submit_and_wait(browser, browser.find_element(By.ID, "save"))
         assert "/detections/" in browser.current_url
@@ -85,7 +85,9 @@ def test_a_lab_submits_a_detection_and_uploads_a_batch(browser, actors, settings
         ]
         assert browser.find_element(By.ID, "appearance-logo").text == "Tesla"
         detection_id = detection_url.rsplit("/", 1)[1]
-        stored = httpx.get(f"{base}/api/v1/detections/{detection_id}", cookies=_cookies(browser)).json()
+        stored = httpx.get(
+            f"{base}/api/v1/detections/{detection_id}", cookies=_cookies(browser), timeout=WAIT
+        ).json()
         assert [(c["role"], c["amount_mg"]) for c in stored["components"]] == [
             ("active", None),
             ("adulterant", 12.5),
@@ -106,6 +108,7 @@ def test_a_lab_submits_a_detection_and_uploads_a_batch(browser, actors, settings
         csv_text = httpx.get(
             base + browser.find_element(By.ID, "csv").get_attribute("href").removeprefix(base),
             cookies=_cookies(browser),
+            timeout=WAIT,
         ).text
         lines = csv_text.splitlines()  # one row per component of the matching detection
         assert len(lines) == 3 and all("CASE-PRIVATE-77" in line for line in lines[1:])
@@ -117,7 +120,7 @@ def test_a_lab_submits_a_detection_and_uploads_a_batch(browser, actors, settings
         assert "purity_percent" in browser.find_element(By.ID, "columns").text
         browser.find_element(By.ID, "file").send_keys(str(batch))
         browser.find_element(By.ID, "upload").click()
-        WebDriverWait(browser, 120).until(lambda d: d.find_elements(By.ID, "results"))
+        WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(By.ID, "results"))
         assert "/upload/" in browser.current_url
         sent = [json.loads(e["message"])["message"] for e in browser.get_log("performance")]
         posts = [
@@ -135,6 +138,7 @@ def test_a_lab_submits_a_detection_and_uploads_a_batch(browser, actors, settings
         results_csv = httpx.get(
             base + browser.find_element(By.ID, "results-csv").get_attribute("href").removeprefix(base),
             cookies=_cookies(browser),
+            timeout=WAIT,
         ).text.splitlines()
         assert results_csv[0] == "row,external_ref,status,detection_id,verdicts,errors"
         assert results_csv[4].startswith("4,B-4,201,") and "known;controlled" in results_csv[4]

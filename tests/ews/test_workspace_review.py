@@ -12,7 +12,7 @@ from ews.models import Alert, AlertVersion, AuditEntry
 from tests.browser import console_errors, offsite_requests
 from tests.ews.test_alerts import NEW_CATHINONE, report
 from tests.ews.workspace_support import browser_sign_in, make_user, submit_and_wait
-from tests.support import running, wait_for
+from tests.support import WAIT, running, wait_for
 
 CHLORO_CATHINONE = "CCCCC(NCC)C(=O)c1ccc(OC)c(Cl)c1"
 LONGER_CATHINONE = "CCCCCC(NCC)C(=O)c1ccc(OC)c(F)c1"
@@ -69,7 +69,11 @@ def test_an_analyst_publishes_dismisses_edits_and_cancels_in_the_browser(browser
         # publish by clicking; the public JSON feed carries it
         submit_and_wait(browser, browser.find_element(By.ID, f"publish-{first.id}"))
         assert browser.find_element(By.ID, "done").text == "Published."
-        wait_for(lambda: first.id in {i["id"] for i in httpx.get(f"{base}/feeds/alerts.json").json()["items"]})
+        wait_for(
+            lambda: (
+                first.id in {i["id"] for i in httpx.get(f"{base}/feeds/alerts.json", timeout=WAIT).json()["items"]}
+            )
+        )
         assert _get(url, first.id).status == "published"
 
         # dismissing needs a reason; the reason and the person land in the audit log
@@ -100,7 +104,7 @@ def test_an_analyst_publishes_dismisses_edits_and_cancels_in_the_browser(browser
         assert {lang: versions[-1].snapshot["texts"][lang]["headline"] for lang in new} == new
         history = browser.find_elements(By.CSS_SELECTOR, "#versions tr")
         assert len(history) == 3 and "en: headline" in history[1].text and "fr: headline" in history[1].text
-        cap = httpx.get(f"{base}/api/v1/alerts/{first.id}.cap").text
+        cap = httpx.get(f"{base}/api/v1/alerts/{first.id}.cap", timeout=WAIT).text
         assert "<msgType>Update</msgType>" in cap and "Cathinone fluorée à Antioquia" in cap
 
         # cancel from its page; the page says so at the top, in the page's language

@@ -7,6 +7,7 @@ import re
 from ews.db import engine_for, session_scope
 from ews.models import Organisation
 from ews.services.accounts import create_user
+from tests.support import WAIT
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -58,5 +59,5 @@ def submit_and_wait(browser, element) -> None:
             return True
         return False
 
-    WebDriverWait(browser, 60).until(old_page_gone)
-    WebDriverWait(browser, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    WebDriverWait(browser, WAIT).until(old_page_gone)
+    WebDriverWait(browser, WAIT).until(lambda d: d.execute_script("return document.readyState") == "complete")
