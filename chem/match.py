@@ -391,12 +391,20 @@ def _positional_isomer_parents(std: Standardized, library: ReferenceLibrary, jur
 
 
 class _Deadline(rdFMCS.MCSProgress):
+    """Stops a search after ``seconds`` of this thread's CPU time, not of the clock: on a busy
+    machine a search gets the same work done before it stops, so the answer does not depend on load."""
+
     def __init__(self, seconds: float) -> None:
         super().__init__()
-        self.deadline = time.monotonic() + seconds
+        self.deadline = time.thread_time() + seconds
 
     def __call__(self, stat, params) -> bool:  # noqa: ARG002 - RDKit's signature
-        return time.monotonic() < self.deadline
+        return time.thread_time() < self.deadline
+
+
+# RDKit's own bound is wall-clock, in whole seconds: a last resort far above the CPU deadline, so it
+# only ends a search that a starved process could not finish (a hostile structure stays bounded).
+WALL_CLOCK_FACTOR = 20
 
 
 def mcs_atoms(query: Chem.Mol, reference: Chem.Mol, timeout: float = 0.25) -> tuple[int, ...]:
@@ -406,7 +414,7 @@ def mcs_atoms(query: Chem.Mol, reference: Chem.Mol, timeout: float = 0.25) -> tu
     params.BondTyper = rdFMCS.BondCompare.CompareOrder
     params.BondCompareParameters.RingMatchesRingOnly = True
     params.BondCompareParameters.CompleteRingsOnly = True
-    params.Timeout = max(1, int(timeout + 0.999))  # type: ignore[assignment]  # RDKit's stubs mistype this property
+    params.Timeout = max(1, int(timeout * WALL_CLOCK_FACTOR + 0.999))  # type: ignore[assignment]  # RDKit's stubs mistype this property
     params.ProgressCallback = _Deadline(timeout)
     result = rdFMCS.FindMCS([query, reference], params)
     if not result.numAtoms:
