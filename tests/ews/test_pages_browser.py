@@ -128,15 +128,22 @@ def test_dashboard_draws_every_chart_from_the_api(browser, settings, filled):
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_substance_search_and_page(browser, settings, filled):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.webdriver.support.ui import WebDriverWait
 
     with running(create_app(settings)) as base:
         browser.get(f"{base}/substances")
         box = browser.find_element(By.ID, "q")
         box.send_keys("CCN(CC)CCn1c(Cc2ccc(OC(C)C)cc2)nc2cc([N+](=O)[O-])ccc21")  # isotonitazene, pasted
+        searched_from = browser.find_element(By.TAG_NAME, "html")
         browser.find_element(By.ID, "search").click()
+        # the form is a GET: wait for the page it leaves to go, then for the answer's rows
+        WebDriverWait(browser, WAIT).until(staleness_of(searched_from))
         first = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#substances tbody tr a"))[0]
         assert first.text == "isotonitazene"
+        results = browser.find_element(By.TAG_NAME, "html")
         first.click()
+        WebDriverWait(browser, WAIT).until(staleness_of(results))
         wait_for(lambda: browser.find_element(By.ID, "monthly").get_attribute("data-ready") == "true")
         assert browser.find_element(By.ID, "name").text == "isotonitazene"
         assert browser.find_element(By.ID, "inchikey").text == "OIOQREYBGDAYGT-UHFFFAOYSA-N"
