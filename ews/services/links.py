@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import case, func, or_, update
+from sqlalchemy import case, func, or_, union_all, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -119,25 +119,39 @@ def candidates(session: Session, detection: Detection, keys: set[str]) -> list[t
     """The most recent other detections with one of these substances as a main component:
     (id, appearance, profile columns of every component), newest first, in one query.
 
-    Only the columns a profile is made of are read, not the match evidence, which is large."""
-    main_component = (
-        sa_select(col(DetectionComponent.id))
+    Per substance, the newest ids are read off ``ix_component_main_recent`` in order and the scan
+    stops after MAX_CANDIDATES: the cost does not grow with the substance's history. Only the columns a
+    profile is made of are read, not the match evidence, which is large."""
+    component = DetectionComponent
+    created, detection_id = col(component.detection_created_at), col(component.detection_id)
+    per_key = [
+        sa_select(detection_id.label("id"), created.label("created_at"))
+        .distinct()
         .where(
-            col(DetectionComponent.detection_id) == Detection.id,
-            col(DetectionComponent.skeleton_key).in_(sorted(keys)),
-            or_(col(DetectionComponent.role) == "active", col(DetectionComponent.role).is_(None)),
+            col(component.skeleton_key) == key,
+            or_(col(component.role) == "active", col(component.role).is_(None)),
+            detection_id != detection.id,
         )
-        .exists()
-    )
-    recent = (
-        sa_select(col(Detection.id).label("id"), col(Detection.appearance), col(Detection.created_at))
-        .where(col(Detection.id) != detection.id, main_component)
-        .order_by(col(Detection.created_at).desc(), col(Detection.id).desc())
+        .order_by(created.desc(), detection_id.desc())
         .limit(MAX_CANDIDATES)
         .subquery()
-    )
+        for key in sorted(keys)
+    ]
+    if len(per_key) == 1:
+        recent = per_key[0]
+    else:
+        # a detection with two of the substances comes up once per substance
+        either = union_all(*(sa_select(key.c.id, key.c.created_at) for key in per_key)).subquery()
+        recent = (
+            sa_select(either.c.id, either.c.created_at)
+            .distinct()
+            .order_by(either.c.created_at.desc(), either.c.id.desc())
+            .limit(MAX_CANDIDATES)
+            .subquery()
+        )
     query = (
-        sa_select(recent.c.id, recent.c.appearance, *PROFILE_COLUMNS[1:])
+        sa_select(recent.c.id, col(Detection.appearance), *PROFILE_COLUMNS[1:])
+        .join(Detection, col(Detection.id) == recent.c.id)
         .join(DetectionComponent, col(DetectionComponent.detection_id) == recent.c.id)
         .order_by(recent.c.created_at.desc(), recent.c.id.desc(), col(DetectionComponent.position))
     )
