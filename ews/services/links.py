@@ -10,6 +10,7 @@ same listener, so links cross the federation on the shared fields only.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -164,6 +165,33 @@ def candidates(session: Session, detection: Detection, keys: set[str]) -> list[t
     return list(found.values())
 
 
+PROFILE_CACHE_SIZE = 20 * MAX_CANDIDATES
+"""Candidate profiles kept per process: a new detection is compared with the same recent ones as the last."""
+_profiles: dict[str, tuple[tuple[Any, ...], Profile]] = {}
+_profiles_lock = threading.Lock()
+
+
+def candidate_profile(detection_id: str, appearance: dict | None, rows: list[Any]) -> Profile:
+    """The profile of a candidate, made once per process while what it is made of stays the same.
+
+    The cache is keyed by the detection id and checked against the rows just read: the appearance
+    and every profile column of every component, verdict included. When re-identification changes a
+    stored component's verdict (or anything else the profile reads), the rows differ and the profile
+    is made again; nothing has to remember to invalidate it."""
+    key = tuple(rows)
+    with _profiles_lock:
+        cached = _profiles.pop(detection_id, None)
+        if cached is not None and cached[0] == key:
+            _profiles[detection_id] = cached  # most recently used last
+            return cached[1]
+    profile = _profile(appearance, rows)
+    with _profiles_lock:
+        _profiles[detection_id] = (key, profile)
+        while len(_profiles) > PROFILE_CACHE_SIZE:
+            del _profiles[next(iter(_profiles))]
+    return profile
+
+
 def _insert(session: Session):
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
@@ -210,7 +238,10 @@ class Linker:
                 continue
             if _most_features(appearance, other_components) < profiles.MIN_FEATURES:
                 continue  # compare() would refuse it: no profile to build (a third of all candidates)
-            link = profiles.compare(profile, _profile(appearance, other_components))
+            other = candidate_profile(other_id, appearance, other_components)
+            if not profiles.may_link(profile, other):
+                continue  # compare() would score it below the threshold: most candidates
+            link = profiles.compare(profile, other)
             if not link.linked:
                 continue
             a, b = sorted((detection.id, other_id))
