@@ -10,12 +10,13 @@ same listener, so links cross the federation on the shared fields only.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import case, func, or_, union_all, update
+from sqlalchemy import Text, case, cast, func, or_, union_all, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -116,9 +117,9 @@ def _names(components: Iterable[DetectionComponent]) -> dict[str, str]:
     return {c.skeleton_key: c.substance_name or c.name or c.formula for c in components}
 
 
-def candidates(session: Session, detection: Detection, keys: set[str]) -> list[tuple[str, dict, list[Any]]]:
+def candidates(session: Session, detection: Detection, keys: set[str]) -> list[tuple[str, str, list[Any]]]:
     """The most recent other detections with one of these substances as a main component:
-    (id, appearance, profile columns of every component), newest first, in one query.
+    (id, appearance as JSON text, profile columns of every component), newest first, in one query.
 
     Per substance, the newest ids are read off ``ix_component_main_recent`` in order and the scan
     stops after MAX_CANDIDATES: the cost does not grow with the substance's history. Only the columns a
@@ -151,12 +152,13 @@ def candidates(session: Session, detection: Detection, keys: set[str]) -> list[t
             .subquery()
         )
     query = (
-        sa_select(recent.c.id, col(Detection.appearance), *PROFILE_COLUMNS[1:])
+        # the appearance as its JSON text: decoded once per detection when its profile is made, not per row
+        sa_select(recent.c.id, cast(col(Detection.appearance), Text).label("appearance"), *PROFILE_COLUMNS[1:])
         .join(Detection, col(Detection.id) == recent.c.id)
         .join(DetectionComponent, col(DetectionComponent.detection_id) == recent.c.id)
         .order_by(recent.c.created_at.desc(), recent.c.id.desc(), col(DetectionComponent.position))
     )
-    found: dict[str, tuple[str, dict, list[Any]]] = {}
+    found: dict[str, tuple[str, str, list[Any]]] = {}
     for row in session.execute(query).all():
         entry = found.get(row.id)
         if entry is None:
@@ -167,24 +169,27 @@ def candidates(session: Session, detection: Detection, keys: set[str]) -> list[t
 
 PROFILE_CACHE_SIZE = 20 * MAX_CANDIDATES
 """Candidate profiles kept per process: a new detection is compared with the same recent ones as the last."""
-_profiles: dict[str, tuple[tuple[Any, ...], Profile]] = {}
+_profiles: dict[str, tuple[tuple[Any, ...], Profile | None]] = {}
 _profiles_lock = threading.Lock()
 
 
-def candidate_profile(detection_id: str, appearance: dict | None, rows: list[Any]) -> Profile:
-    """The profile of a candidate, made once per process while what it is made of stays the same.
+def candidate_profile(detection_id: str, appearance: str, rows: list[Any]) -> Profile | None:
+    """The profile of a candidate (None when it cannot make the features a link needs), made once per
+    process while what it is made of stays the same.
 
-    The cache is keyed by the detection id and checked against the rows just read: the appearance
-    and every profile column of every component, verdict included. When re-identification changes a
-    stored component's verdict (or anything else the profile reads), the rows differ and the profile
-    is made again; nothing has to remember to invalidate it."""
-    key = tuple(rows)
+    The cache is keyed by the detection id and checked against what was just read: the appearance's
+    JSON text and every profile column of every component, verdict included. When re-identification
+    changes a stored component's verdict (or anything else the profile reads), the key differs and
+    the profile is made again; nothing has to remember to invalidate it."""
+    key = (appearance, *rows)
     with _profiles_lock:
         cached = _profiles.pop(detection_id, None)
         if cached is not None and cached[0] == key:
             _profiles[detection_id] = cached  # most recently used last
             return cached[1]
-    profile = _profile(appearance, rows)
+    traits = json.loads(appearance) if appearance else None
+    # compare() refuses a profile short of MIN_FEATURES: a third of all candidates, skipped unmade
+    profile = _profile(traits, rows) if _most_features(traits, rows) >= profiles.MIN_FEATURES else None
     with _profiles_lock:
         _profiles[detection_id] = (key, profile)
         while len(_profiles) > PROFILE_CACHE_SIZE:
@@ -236,10 +241,8 @@ class Linker:
         for other_id, appearance, other_components in candidates(session, detection, main):
             if not any(is_main(c) and c.skeleton_key in main for c in other_components):
                 continue
-            if _most_features(appearance, other_components) < profiles.MIN_FEATURES:
-                continue  # compare() would refuse it: no profile to build (a third of all candidates)
             other = candidate_profile(other_id, appearance, other_components)
-            if not profiles.may_link(profile, other):
+            if other is None or not profiles.may_link(profile, other):
                 continue  # compare() would score it below the threshold: most candidates
             link = profiles.compare(profile, other)
             if not link.linked:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlmodel import Session, select
 
@@ -553,4 +555,4 @@ def test_a_cached_candidate_profile_is_made_anew_when_a_verdict_changes(client, 
     found, second = profile_now()
     assert second is not first
     assert {c.key: c.role for c in second.components}[caffeine_key] == "active"
-    assert second == _profile(found[1], found[2])
+    assert second == _profile(json.loads(found[1]), found[2])
