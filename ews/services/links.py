@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Text, case, cast, func, or_, union_all, update
+from sqlalchemy import Text, case, cast, func, or_, true, union_all, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -151,12 +151,24 @@ def candidates(session: Session, detection: Detection, keys: set[str]) -> list[t
             .limit(MAX_CANDIDATES)
             .subquery()
         )
-    query = (
-        # the appearance as its JSON text: decoded once per detection when its profile is made, not per row
-        sa_select(recent.c.id, cast(col(Detection.appearance), Text).label("appearance"), *PROFILE_COLUMNS[1:])
-        .join(Detection, col(Detection.id) == recent.c.id)
-        .join(DetectionComponent, col(DetectionComponent.detection_id) == recent.c.id)
-        .order_by(recent.c.created_at.desc(), recent.c.id.desc(), col(DetectionComponent.position))
+    # the appearance as its JSON text: decoded once per detection when its profile is made, not per row
+    appearance = sa_select(cast(col(Detection.appearance), Text).label("appearance")).where(
+        col(Detection.id) == recent.c.id
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # looked up by primary key for each of the ids: as a plain join PostgreSQL often hashes every detection
+        detail = appearance.limit(1).lateral()
+        query = (
+            sa_select(recent.c.id, detail.c.appearance, *PROFILE_COLUMNS[1:])
+            .select_from(recent)
+            .join(detail, true())
+        )
+    else:
+        query = sa_select(
+            recent.c.id, appearance.scalar_subquery().label("appearance"), *PROFILE_COLUMNS[1:]
+        ).select_from(recent)
+    query = query.join(DetectionComponent, col(DetectionComponent.detection_id) == recent.c.id).order_by(
+        recent.c.created_at.desc(), recent.c.id.desc(), col(DetectionComponent.position)
     )
     found: dict[str, tuple[str, str, list[Any]]] = {}
     for row in session.execute(query).all():
