@@ -199,9 +199,7 @@ class DetectionComponent(SQLModel, table=True):
     )
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     detection_id: str = Field(foreign_key="detection.id", index=True, max_length=32)
-    detection_created_at: datetime | None = Field(
-        default=None, sa_column=Column(UTCDateTime(), nullable=False)
-    )
+    detection_created_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=False))
     """Its detection's created_at, copied (it never changes) so that the index above can order by it."""
     position: int = 0
     name: str | None = Field(default=None, max_length=300)
@@ -547,5 +545,7 @@ def _copy_detection_created_at(mapper: Any, connection: Any, component: Detectio
     (Core inserts, such as the submission's, set it themselves)."""
     if component.detection_created_at is None:
         component.detection_created_at = connection.scalar(
-            select(Detection.created_at).where(Detection.id == component.detection_id)  # type: ignore[arg-type]
+            select(Detection.__table__.c.created_at).where(  # type: ignore[attr-defined]
+                Detection.__table__.c.id == component.detection_id  # type: ignore[attr-defined]
+            )
         )
