@@ -98,6 +98,10 @@ class Profile:
         return frozenset(c.key for c in self.components if c.role == "active")
 
     @cached_property
+    def keys(self) -> frozenset[str]:
+        return frozenset(c.key for c in self.components)
+
+    @cached_property
     def cut(self) -> frozenset[str]:
         return frozenset(c.key for c in self.components if c.role in CUT_ROLES)
 
@@ -287,6 +291,26 @@ class Link:
     physical characteristics that agree."""
 
 
+def may_link(
+    a: Profile,
+    b: Profile,
+    metric: str = METRIC,
+    pretreatment: str = PRETREATMENT,
+    threshold: float = LINK_THRESHOLD,
+) -> bool:
+    """False when :func:`compare` would certainly not link the two: it refuses them, or their chemical
+    similarity alone is below the threshold (the other parts can only lower the score). Cheaper than
+    the comparison, for sifting many candidates."""
+    if not (a.actives & b.actives) and (a.actives or b.actives):
+        return False
+    if a.features < MIN_FEATURES or b.features < MIN_FEATURES:
+        return False
+    chem = chemistry(a, b, metric, pretreatment)
+    if chem is None:
+        chem = jaccard(a.keys, b.keys) or 0.0
+    return chem >= threshold
+
+
 def compare(
     a: Profile,
     b: Profile,
@@ -309,7 +333,7 @@ def compare(
     chem = chemistry(a, b, metric, pretreatment)
     if chem is None:
         # only the presence of components was reported: a Jaccard index over all of them
-        chem = jaccard(frozenset(c.key for c in a.components), frozenset(c.key for c in b.components)) or 0.0
+        chem = jaccard(a.keys, b.keys) or 0.0
     parts["chemistry"] = chem
     cut = jaccard(a.cut, b.cut)
     if cut is not None:

@@ -7,7 +7,7 @@ import time
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, event, select, text
 from sqlmodel import Field, SQLModel
 
 from chem.library import Control
@@ -178,11 +178,29 @@ class Detection(SQLModel, table=True):
     appearance: dict = _json(dict)  # colour, logo, shape, mass_mg, diameter_mm, packaging
 
 
+MAIN_ROLE_SQL = "role = 'active' OR role IS NULL"
+"""The components that may be a seizure's drug, as linking's candidates query selects them."""
+
+
 class DetectionComponent(SQLModel, table=True):
     __tablename__ = "detection_component"
-    __table_args__ = (Index("ix_component_skeleton_detection", "skeleton_key", "detection_id"),)
+    __table_args__ = (
+        Index("ix_component_skeleton_detection", "skeleton_key", "detection_id"),
+        # linking's candidates: the most recent detections with a substance as a main component, read in
+        # order off the index (newest first) instead of gathering the substance's whole history and sorting
+        Index(
+            "ix_component_main_recent",
+            "skeleton_key",
+            "detection_created_at",
+            "detection_id",
+            postgresql_where=text(MAIN_ROLE_SQL),
+            sqlite_where=text(MAIN_ROLE_SQL),
+        ),
+    )
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     detection_id: str = Field(foreign_key="detection.id", index=True, max_length=32)
+    detection_created_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=False))
+    """Its detection's created_at, copied (it never changes) so that the index above can order by it."""
     position: int = 0
     name: str | None = Field(default=None, max_length=300)
     input_format: str = Field(default="smiles", max_length=16)
@@ -519,3 +537,15 @@ class RateWindow(SQLModel, table=True):
     subject: str = Field(primary_key=True, max_length=100)
     window: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     count: int = 0
+
+
+@event.listens_for(DetectionComponent, "before_insert")
+def _copy_detection_created_at(mapper: Any, connection: Any, component: DetectionComponent) -> None:
+    """A component added through the session without its detection's created_at gets it here
+    (Core inserts, such as the submission's, set it themselves)."""
+    if component.detection_created_at is None:
+        component.detection_created_at = connection.scalar(
+            select(Detection.__table__.c.created_at).where(  # type: ignore[attr-defined]
+                Detection.__table__.c.id == component.detection_id  # type: ignore[attr-defined]
+            )
+        )

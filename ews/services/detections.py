@@ -164,6 +164,7 @@ def submit(
     )
     for component in components:
         component.detection_id = detection.id
+        component.detection_created_at = detection.created_at
     try:
         with session_scope(engine) as session:
             # Core inserts, not the unit of work: these rows are new and complete, nothing to track

@@ -470,6 +470,7 @@ class Federation:
             identity = next((m for m in result["matches"] if m["kind"] == "identity"), None)
             row = DetectionComponent(
                 detection_id=detection.id,
+                detection_created_at=detection.created_at,
                 position=position,
                 name=component.get("name"),
                 input_format="smiles",

@@ -10,11 +10,13 @@ same listener, so links cross the federation on the shared fields only.
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import case, func, or_, update
+from sqlalchemy import Text, case, cast, func, or_, true, union_all, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -115,39 +117,96 @@ def _names(components: Iterable[DetectionComponent]) -> dict[str, str]:
     return {c.skeleton_key: c.substance_name or c.name or c.formula for c in components}
 
 
-def candidates(session: Session, detection: Detection, keys: set[str]) -> list[tuple[str, dict, list[Any]]]:
+def candidates(session: Session, detection: Detection, keys: set[str]) -> list[tuple[str, str, list[Any]]]:
     """The most recent other detections with one of these substances as a main component:
-    (id, appearance, profile columns of every component), newest first, in one query.
+    (id, appearance as JSON text, profile columns of every component), newest first, in one query.
 
-    Only the columns a profile is made of are read, not the match evidence, which is large."""
-    main_component = (
-        sa_select(col(DetectionComponent.id))
+    Per substance, the newest ids are read off ``ix_component_main_recent`` in order and the scan
+    stops after MAX_CANDIDATES: the cost does not grow with the substance's history. Only the columns a
+    profile is made of are read, not the match evidence, which is large."""
+    component = DetectionComponent
+    created, detection_id = col(component.detection_created_at), col(component.detection_id)
+    per_key = [
+        sa_select(detection_id.label("id"), created.label("created_at"))
+        .distinct()
         .where(
-            col(DetectionComponent.detection_id) == Detection.id,
-            col(DetectionComponent.skeleton_key).in_(sorted(keys)),
-            or_(col(DetectionComponent.role) == "active", col(DetectionComponent.role).is_(None)),
+            col(component.skeleton_key) == key,
+            or_(col(component.role) == "active", col(component.role).is_(None)),
+            detection_id != detection.id,
         )
-        .exists()
-    )
-    recent = (
-        sa_select(col(Detection.id).label("id"), col(Detection.appearance), col(Detection.created_at))
-        .where(col(Detection.id) != detection.id, main_component)
-        .order_by(col(Detection.created_at).desc(), col(Detection.id).desc())
+        .order_by(created.desc(), detection_id.desc())
         .limit(MAX_CANDIDATES)
         .subquery()
+        for key in sorted(keys)
+    ]
+    if len(per_key) == 1:
+        recent = per_key[0]
+    else:
+        # a detection with two of the substances comes up once per substance
+        either = union_all(*(sa_select(key.c.id, key.c.created_at) for key in per_key)).subquery()
+        recent = (
+            sa_select(either.c.id, either.c.created_at)
+            .distinct()
+            .order_by(either.c.created_at.desc(), either.c.id.desc())
+            .limit(MAX_CANDIDATES)
+            .subquery()
+        )
+    # the appearance as its JSON text: decoded once per detection when its profile is made, not per row
+    appearance = sa_select(cast(col(Detection.appearance), Text).label("appearance")).where(
+        col(Detection.id) == recent.c.id
     )
-    query = (
-        sa_select(recent.c.id, recent.c.appearance, *PROFILE_COLUMNS[1:])
-        .join(DetectionComponent, col(DetectionComponent.detection_id) == recent.c.id)
-        .order_by(recent.c.created_at.desc(), recent.c.id.desc(), col(DetectionComponent.position))
+    if session.get_bind().dialect.name == "postgresql":
+        # looked up by primary key for each of the ids: as a plain join PostgreSQL often hashes every detection
+        detail = appearance.limit(1).lateral()
+        query = (
+            sa_select(recent.c.id, detail.c.appearance, *PROFILE_COLUMNS[1:])
+            .select_from(recent)
+            .join(detail, true())
+        )
+    else:
+        query = sa_select(
+            recent.c.id, appearance.scalar_subquery().label("appearance"), *PROFILE_COLUMNS[1:]
+        ).select_from(recent)
+    query = query.join(DetectionComponent, col(DetectionComponent.detection_id) == recent.c.id).order_by(
+        recent.c.created_at.desc(), recent.c.id.desc(), col(DetectionComponent.position)
     )
-    found: dict[str, tuple[str, dict, list[Any]]] = {}
+    found: dict[str, tuple[str, str, list[Any]]] = {}
     for row in session.execute(query).all():
         entry = found.get(row.id)
         if entry is None:
             entry = found[row.id] = (row.id, row.appearance, [])
         entry[2].append(row)
     return list(found.values())
+
+
+PROFILE_CACHE_SIZE = 20 * MAX_CANDIDATES
+"""Candidate profiles kept per process: a new detection is compared with the same recent ones as the last."""
+_profiles: dict[str, tuple[tuple[Any, ...], Profile | None]] = {}
+_profiles_lock = threading.Lock()
+
+
+def candidate_profile(detection_id: str, appearance: str, rows: list[Any]) -> Profile | None:
+    """The profile of a candidate (None when it cannot make the features a link needs), made once per
+    process while what it is made of stays the same.
+
+    The cache is keyed by the detection id and checked against what was just read: the appearance's
+    JSON text and every profile column of every component, verdict included. When re-identification
+    changes a stored component's verdict (or anything else the profile reads), the key differs and
+    the profile is made again; nothing has to remember to invalidate it."""
+    key = (appearance, *rows)
+    with _profiles_lock:
+        cached = _profiles.pop(detection_id, None)
+        if cached is not None and cached[0] == key:
+            _profiles[detection_id] = cached  # most recently used last
+            return cached[1]
+    traits = json.loads(appearance) if appearance else None
+    # compare() refuses a profile short of MIN_FEATURES: a third of all candidates, skipped unmade
+    profile = _profile(traits, rows) if _most_features(traits, rows) >= profiles.MIN_FEATURES else None
+    with _profiles_lock:
+        _profiles[detection_id] = (key, profile)
+        while len(_profiles) > PROFILE_CACHE_SIZE:
+            del _profiles[next(iter(_profiles))]
+    return profile
 
 
 def _insert(session: Session):
@@ -194,9 +253,10 @@ class Linker:
         for other_id, appearance, other_components in candidates(session, detection, main):
             if not any(is_main(c) and c.skeleton_key in main for c in other_components):
                 continue
-            if _most_features(appearance, other_components) < profiles.MIN_FEATURES:
-                continue  # compare() would refuse it: no profile to build (a third of all candidates)
-            link = profiles.compare(profile, _profile(appearance, other_components))
+            other = candidate_profile(other_id, appearance, other_components)
+            if other is None or not profiles.may_link(profile, other):
+                continue  # compare() would score it below the threshold: most candidates
+            link = profiles.compare(profile, other)
             if not link.linked:
                 continue
             a, b = sorted((detection.id, other_id))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlmodel import Session, select
 
@@ -517,3 +519,48 @@ def test_the_candidate_shortcut_never_skips_a_profile_that_could_link():
                 checked += 1
                 skipped += _most_features(appearance, components) < MIN_FEATURES
     assert checked > 100 and skipped > 0
+
+
+def test_a_cached_candidate_profile_is_made_anew_when_a_verdict_changes(client, actors, settings):
+    """Candidate profiles are cached per process; re-identification rewriting a stored component's
+    verdict (here: caffeine, reported without a role, becomes controlled) changes the profile read next."""
+    from ews.models import Detection, DetectionComponent
+    from ews.services.links import _profile, candidate_profile, candidates
+
+    body = tablet("CACHE-1", "CO", BATCH_A)
+    body["components"][1].pop("role")  # caffeine without a role: an adulterant while its verdict is "known"
+    created = post(client, actors["lab_co"], body)
+    engine = engine_for(settings.database_url)
+    newcomer = Detection(organisation_id=actors["lab_co"].organisation_id, country="CO")
+
+    def profile_now():
+        with Session(engine) as session:
+            mdma = session.exec(
+                select(DetectionComponent).where(
+                    DetectionComponent.detection_id == created["id"], DetectionComponent.position == 0
+                )
+            ).one()
+            (found,) = [c for c in candidates(session, newcomer, {mdma.skeleton_key}) if c[0] == created["id"]]
+        return found, candidate_profile(*found)
+
+    found, first = profile_now()
+    roles = {c.key: c.role for c in first.components}
+    caffeine_key = found[2][1].skeleton_key
+    assert roles[caffeine_key] == "adulterant"
+    assert profile_now()[1] is first  # unchanged rows: the cached profile
+
+    with Session(engine) as session:  # what reidentify._apply writes when the library changes
+        caffeine = session.exec(
+            select(DetectionComponent).where(
+                DetectionComponent.detection_id == created["id"], DetectionComponent.position == 1
+            )
+        ).one()
+        assert caffeine.verdict == "known"
+        caffeine.verdict = "controlled"
+        session.add(caffeine)
+        session.commit()
+
+    found, second = profile_now()
+    assert second is not first
+    assert {c.key: c.role for c in second.components}[caffeine_key] == "active"
+    assert second == _profile(json.loads(found[1]), found[2])
