@@ -134,6 +134,7 @@ def populate(
                 {
                     "id": first_component[detection_id]["id"] if position == 0 else new_id(),
                     "detection_id": detection_id,
+                    "detection_created_at": reported,
                     "position": position,
                     "name": substance.name,
                     "input_format": "smiles",

@@ -896,7 +896,11 @@ def match(
         oxide_evidence, oxide_class, oxide_harm = _n_oxide_evidence(
             std, library, jurisdiction, as_of, policy.use_families
         )
-        matches += oxide_evidence
+        # the amine's entry says more than a plain similarity to the same substance: it replaces it
+        through_amine = {e["substance"]["id"] for e in oxide_evidence if e["kind"] == "similarity"}
+        matches = [
+            m for m in matches if not (m["kind"] == "similarity" and m["substance"]["id"] in through_amine)
+        ] + oxide_evidence
         drug_class = drug_class or oxide_class
         high_harm = high_harm or oxide_harm
     # a foreign definition needs weighing against the medicines only when no family has decided
