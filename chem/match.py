@@ -896,11 +896,7 @@ def match(
         oxide_evidence, oxide_class, oxide_harm = _n_oxide_evidence(
             std, library, jurisdiction, as_of, policy.use_families
         )
-        # the amine's entry says more than a plain similarity to the same substance: it replaces it
-        through_amine = {e["substance"]["id"] for e in oxide_evidence if e["kind"] == "similarity"}
-        matches = [
-            m for m in matches if not (m["kind"] == "similarity" and m["substance"]["id"] in through_amine)
-        ] + oxide_evidence
+        matches += oxide_evidence
         drug_class = drug_class or oxide_class
         high_harm = high_harm or oxide_harm
     # a foreign definition needs weighing against the medicines only when no family has decided
@@ -969,7 +965,11 @@ def match(
                 reference_fp=library.fingerprint_by_id.get(substance.id),
             )
         )
+    # an N-oxide's entry through its amine says more than a plain similarity to the same substance
+    through_amine = {e["substance"]["id"] for e in oxide_evidence if e["kind"] == "similarity"}
     for (score, substance), found in zip(neighbours, evidence, strict=True):
+        if substance.id in through_amine:
+            continue
         entry = {"kind": "similarity", "substance": substance.to_dict(), "score": round(score, 3)}
         entry["shared_atoms"] = list(found.shared_atoms)
         if found.mcs:

@@ -158,6 +158,8 @@ def test_an_n_oxide_names_its_amine_in_the_evidence(library):
     oxide = [m for m in result["matches"] if m.get("basis") == "n_oxide"]
     assert {m["kind"] for m in oxide} == {"similarity", "family"}
     assert any(m["substance"]["name"] == "DMT" and "N-oxide" in m["note"] for m in oxide)
+    # ... once: the entry through the amine is not repeated as a plain similarity to DMT
+    assert [m["kind"] for m in result["matches"] if m["substance"]["name"] == "DMT"] == ["similarity"]
     # aromatic and imine N-oxides are drugs of their own: no amine to weigh
     assert reduced_n_oxide(Chem.MolFromSmiles("Nc1cc(N2CCCCC2)nc(N)[n+]1[O-]")) is None  # minoxidil
     assert (
