@@ -7,7 +7,7 @@ usual adulterants, new analogs among them) for D seconds. Run on SQLite and
 on PostgreSQL (a fresh database on 127.0.0.1:5432).
 
 Run: ``python -m bench.api_load [--seconds 20] [--clients 16] [--database sqlite|postgresql|both]``.
-With ``--baseline ../ews-before [--rounds 3]`` the same benchmark of another checkout's code runs
+With ``--baseline PREVIOUS_CHECKOUT [--rounds 3]`` the same benchmark of another checkout's code runs
 alternately with this one, and the figures are printed as ratios: on a shared machine only
 figures taken in the same minutes compare.
 """
@@ -313,7 +313,7 @@ def main() -> None:
     parser.add_argument(
         "--baseline",
         type=Path,
-        help="a checkout of other code (e.g. ../ews-before, a worktree of the previous commit): run it and this code alternately, and print ratios",
+        help="a checkout of other code (e.g. a worktree of the previous commit): run it and this code alternately, and print ratios",
     )
     parser.add_argument("--rounds", type=int, default=3, help="baseline/this-code pairs with --baseline")
     args = parser.parse_args()
