@@ -301,14 +301,22 @@ def may_link(
     """False when :func:`compare` would certainly not link the two: it refuses them, or their chemical
     similarity alone is below the threshold (the other parts can only lower the score). Cheaper than
     the comparison, for sifting many candidates."""
+    chem = _comparable_chemistry(a, b, metric, pretreatment)
+    return chem is not None and chem >= threshold
+
+
+def _comparable_chemistry(a: Profile, b: Profile, metric: str, pretreatment: str) -> float | None:
+    """The chemical similarity of two profiles, or None when they are not to be compared at all
+    (different active substances, or too few features)."""
     if not (a.actives & b.actives) and (a.actives or b.actives):
-        return False
+        return None
     if a.features < MIN_FEATURES or b.features < MIN_FEATURES:
-        return False
+        return None
     chem = chemistry(a, b, metric, pretreatment)
     if chem is None:
+        # only the presence of components was reported: a Jaccard index over all of them
         chem = jaccard(a.keys, b.keys) or 0.0
-    return chem >= threshold
+    return chem
 
 
 def compare(
@@ -325,16 +333,10 @@ def compare(
     profile with fewer than :data:`MIN_FEATURES` features besides its active substance: "cocaine, 80 %"
     matches every other pure cocaine and says nothing about a common source.
     """
-    parts: dict[str, float] = {}
-    if not (a.actives & b.actives) and (a.actives or b.actives):
-        return Link(0.0, False, {}, [])
-    if a.features < MIN_FEATURES or b.features < MIN_FEATURES:
-        return Link(0.0, False, {}, [])
-    chem = chemistry(a, b, metric, pretreatment)
+    chem = _comparable_chemistry(a, b, metric, pretreatment)
     if chem is None:
-        # only the presence of components was reported: a Jaccard index over all of them
-        chem = jaccard(a.keys, b.keys) or 0.0
-    parts["chemistry"] = chem
+        return Link(0.0, False, {}, [])
+    parts: dict[str, float] = {"chemistry": chem}
     cut = jaccard(a.cut, b.cut)
     if cut is not None:
         parts["cut"] = cut
