@@ -24,7 +24,8 @@ def test_public_pages_and_the_identify_form(browser, client, actors, settings):
         assert "Extreme" in rows[1].text
 
         rows[1].find_element(By.TAG_NAME, "a").click()
-        assert "New substance detected" in browser.find_element(By.ID, "headline").text
+        headline = WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(By.ID, "headline"))[0]
+        assert "New substance detected" in headline.text
         assert browser.find_elements(By.CSS_SELECTOR, ".structure svg")
 
         browser.get(f"{browser.current_url}?lang=es")
