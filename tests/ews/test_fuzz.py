@@ -3,7 +3,8 @@
 schemathesis generates requests from the OpenAPI document: schema-valid ones (positive) and ones that
 break it (negative: wrong types, missing fields, out-of-range values). Each answer must be no 5xx,
 documented status and media type, a body that fits its schema, and every error RFC 9457 problem
-details with `type`, `title`, `status` and `detail`. The stateful run follows the document's links
+details with `type`, `title`, `status` and `detail`. Reads (GET) are fuzzed a second time with a
+signed-in person's session cookie of each role instead of a key; writes refuse a session alone. The stateful run follows the document's links
 (a detection to its page, an alert list to an alert's edit, publish, CAP, …) over seeded data.
 
 Bounded for CI and deterministic (derandomized): ``EWS_FUZZ_EXAMPLES`` (default 3 per operation, role and
@@ -38,7 +39,9 @@ from schemathesis.specs.openapi.checks import (
 from alerts import urlguard
 from ews.app import create_app
 from ews.models import ROLES
+from ews.web.session import SESSION_COOKIE
 from tests.conftest import make_actor
+from tests.ews.workspace_support import client_sign_in, make_user
 
 EXAMPLES = int(os.environ.get("EWS_FUZZ_EXAMPLES", "3"))
 SCENARIOS = int(os.environ.get("EWS_FUZZ_SCENARIOS", "40"))
@@ -155,10 +158,15 @@ def _negatable(operation) -> bool:
     )
 
 
-def _fuzz_operation(operation, mode: GenerationMode, key: str, statuses: Counter) -> str | None:
-    """Run one operation in one mode, counting the statuses; the failures schemathesis found, or None."""
+def _fuzz_operation(
+    operation, mode: GenerationMode, key: str | None, statuses: Counter, cookie: str | None = None
+) -> str | None:
+    """Run one operation in one mode, counting the statuses; the failures schemathesis found, or None.
+
+    With ``cookie`` (a signed-in person's session) instead of a key, no Authorization header is sent.
+    """
     checks = MODES[mode]
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = {"Authorization": f"Bearer {key}"} if key else {"Cookie": f"{SESSION_COOKIE}={cookie}"}
 
     @given(case=operation.as_strategy(mode))
     @hypothesis_settings(
@@ -171,7 +179,8 @@ def _fuzz_operation(operation, mode: GenerationMode, key: str, statuses: Counter
     )
     def run(case) -> None:
         # the document declares bearer security, so schemathesis invents a token: the role's key replaces it
-        case.headers = {**(case.headers or {}), **headers}
+        invented = {k: v for k, v in (case.headers or {}).items() if k.lower() not in ("authorization", "cookie")}
+        case.headers = {**invented, **headers}
         response = case.call_and_validate(checks=checks)
         refused = response.status_code == 401 and "API key" in response.text  # not a peer's unsigned wake-up
         statuses["key refused" if refused else response.status_code] += 1
@@ -202,6 +211,44 @@ def test_every_operation_answers_as_documented_to_each_role(fuzzed, role):
     answered = sum(n for status, n in statuses.items() if isinstance(status, int) and status < 300)
     print(f"\n{role}: {sum(statuses.values())} requests, {dict(sorted(statuses.items(), key=str))}")  # -s shows
     assert statuses["key refused"] == 0 and answered >= 10, statuses
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_reads_with_a_signed_in_persons_session_answer_as_documented(fuzzed, settings, role):
+    """The pages' session cookie is accepted for reads (GET) of the API: fuzzed with it, no key sent.
+
+    Everything else refuses a session alone (no CSRF token travels with an API call): 401 or 403."""
+    from fastapi.testclient import TestClient
+
+    person = make_actor(settings.database_url, role, COUNTRY[role], f"fuzz {role} people")
+    email = f"fuzz-{role}@node.example"
+    password = make_user(settings.database_url, person.organisation_id, email)
+    writes = 0
+    with TestClient(create_app(settings)) as browser_like:
+        signed_in = client_sign_in(browser_like, email, password)
+        assert signed_in.status_code == 303, signed_in.text
+        cookie = browser_like.cookies[SESSION_COOKIE]
+        for method, path, operation in _requests(browser_like.get("/openapi.json").json()):
+            if method != "GET" and operation["security"] and {} not in operation["security"]:
+                answer = browser_like.request(method, path, json={})
+                assert answer.status_code == 401, (method, path, answer.status_code, answer.text)
+                writes += 1
+    failures = []
+    statuses: Counter = Counter()
+    for result in fuzzed.schema.get_all_operations():
+        operation = result.ok()
+        if operation.method.upper() != "GET":
+            continue
+        for mode in MODES:
+            if mode is GenerationMode.NEGATIVE and not _negatable(operation):
+                continue
+            found = _fuzz_operation(operation, mode, None, statuses, cookie=cookie)
+            if found:
+                failures.append(f"{operation.label} ({mode.value}, {role} session):\n{found}")
+    assert not failures, "\n\n".join(failures)
+    answered = sum(n for status, n in statuses.items() if isinstance(status, int) and status < 300)
+    print(f"\n{role} session: {sum(statuses.values())} reads, {dict(sorted(statuses.items(), key=str))}")
+    assert statuses["key refused"] == 0 and answered >= 10 and writes >= 10, (statuses, writes)
 
 
 def test_stateful_workflows_follow_the_links(fuzzed):
