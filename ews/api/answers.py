@@ -65,12 +65,24 @@ class Standardized(Answer):
     removed_fragments: list[str]
 
 
-class Control(Answer):
-    jurisdiction: str
-    instrument: str | None = None
-    schedule: str | None = None
-    controlled_since: Day | None = None
-    basis: str | None = None
+DrugClass = Literal[
+    "opioid",
+    "synthetic_cannabinoid",
+    "cannabinoid",
+    "cathinone",
+    "phenethylamine",
+    "arylalkylamine",
+    "tryptamine",
+    "lysergamide",
+    "arylcyclohexylamine",
+    "benzodiazepine",
+    "piperazine",
+    "piperidine_pyrrolidine",
+    "aminoindane",
+    "stimulant",
+    "sedative",
+    "other",
+]
 
 
 class SubstanceRef(Answer):
@@ -78,10 +90,46 @@ class SubstanceRef(Answer):
     name: str
 
 
-class MatchOf(Answer):
-    kind: Literal["identity", "generic", "similarity", "family"]
+class Control(Answer):
+    """One legal control that applies: the listing (``basis`` listed, isomer, ester, positional_isomer,
+    …, with the listed ``substance``) or a generic definition (``basis`` generic, its ``definition`` id)."""
+
+    jurisdiction: str | None = Field(description="null for a list that names no jurisdiction of its own")
+    instrument: str
+    schedule: str
+    controlled_since: Day | None
+    basis: str
     substance: SubstanceRef | None = None
-    score: float | None = None
+    definition: str | None = None
+    citation: str | None = None
+
+
+class FamilyRef(Answer):
+    id: str
+    name: str
+    drug_class: DrugClass | None = Field(alias="class")
+
+
+class DefinitionRef(Answer):
+    id: str
+    jurisdiction: str
+
+
+class MatchOf(Answer):
+    """One piece of evidence: ``identity`` (with the substance's ``status`` and the ``basis`` of the
+    identity), ``generic`` (a ``definition``), ``family`` (a drug-family rule) or ``similarity`` (Tanimoto
+    ``score``, and the ``mcs_score`` when a maximum common substructure was weighed)."""
+
+    kind: Literal["identity", "generic", "similarity", "family"]
+    substance: SubstanceRef
+    score: float = Field(ge=0, le=1)
+    shared_atoms: list[int] | None = Field(default=None, description="atom indices of the query that match")
+    mcs_score: float | None = Field(default=None, ge=0, le=1)
+    status: str | None = None
+    basis: str | None = None
+    family: FamilyRef | None = None
+    definition: DefinitionRef | None = None
+    note: str | None = None
 
 
 class MatchResult(Answer):
@@ -92,7 +140,7 @@ class MatchResult(Answer):
     input: str | None
     standardized: Standardized | None = None
     verdict: Verdict | None = None
-    drug_class: str | None = Field(default=None, alias="class")
+    drug_class: DrugClass | None = Field(default=None, alias="class")
     as_of: Day | None = None
     jurisdiction: str | None = None
     controls: list[Control] = []
@@ -149,7 +197,7 @@ class DetectedComponent(Answer):
     verdict: Verdict | None
     drug_class: str | None = Field(alias="class")
     substance: SubstanceRef | None
-    match: dict[str, Any] | None = Field(description="the match result (docs/contract.md)")
+    match: MatchResult | None = Field(description="the match result (docs/contract.md)")
 
 
 class Origin(Answer):

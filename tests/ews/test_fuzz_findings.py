@@ -238,3 +238,61 @@ def test_real_answers_fit_the_documented_schemas(client, actors):
         assert str(answer.status_code) == status, (path, answer.text)
         errors = [e.message for e in _documented(document, method, path, status).iter_errors(answer.json())]
         assert errors == [], (method, path, errors)
+
+
+# Real structures that take every path of the decision: listed, isomer and ester clauses, a generic
+# definition, family rules, similarity with an MCS, an N-oxide, a precursor, a medicine, nothing known.
+EVERY_KIND_OF_ANSWER = [
+    ("CCN(CC)CCn1c(Cc2ccc(OC(C)C)cc2)nc2cc([N+](=O)[O-])ccc21.Cl", "isotonitazene hydrochloride"),
+    ("CC(=O)O[C@H]1C=C[C@H]2[C@H]3Cc4ccc(OC(C)=O)c5O[C@@H]1[C@]2(CCN3C)c45", "heroin"),
+    ("CN[C@@H](C)Cc1ccccc1", "methamphetamine"),
+    ("CCCCCOc1ccc(Cc2nc3cc([N+](=O)[O-])ccc3n2CCN2CCCCC2)cc1", "a new nitazene"),
+    ("CCC(=O)N(c1ccccc1)C1CCN(CCc2ccc(F)cc2)CC1", "a fentanyl analog"),
+    ("CCCCCn1cc(C(=O)c2cccc3ccccc23)c2ccccc21", "JWH-018"),
+    ("CCCCCn1nc(C(=O)N[C@H](C(=O)OC)C(C)(C)C)c2ccccc21", "a SCRA"),
+    ("CC(NC(C)C)C(=O)c1ccc(Cl)cc1", "a cathinone"),
+    ("C[N+]1([O-])CCC(CC1)N(C(=O)CC)c1ccccc1", "an N-oxide"),
+    ("CC(=O)CC1=CC2=C(C=C1)OCO2", "PMK"),
+    ("CC(=O)OC1=CC=CC=C1C(=O)O", "aspirin"),
+    ("CCCCCCCCCCCCCCCC(=O)O", "palmitic acid"),
+    ("C1CC( typo", "unreadable"),
+]
+
+
+@pytest.mark.parametrize("jurisdiction", ["UN", "US", "BR", "GB"])
+def test_match_results_fit_the_documented_schema_to_their_nested_parts(client, actors, jurisdiction):
+    """The match result is the public contract: its evidence, controls and class are typed in the
+    document (not a bare object), and real answers of every kind fit it."""
+    document = client.get("/openapi.json").json()
+    components = document["components"]["schemas"]
+    evidence = components["MatchOf"]["properties"]
+    assert evidence["kind"]["enum"] == ["identity", "generic", "similarity", "family"]
+    assert evidence["score"]["maximum"] == 1
+    assert "DrugClass" in str(components["MatchResult"]["properties"]["class"]) or "enum" in str(
+        components["MatchResult"]["properties"]["class"]
+    )
+    structures = [{"smiles": smiles, "name": name} for smiles, name in EVERY_KIND_OF_ANSWER]
+    answer = client.post(
+        "/api/v1/match",
+        json={"structures": structures, "jurisdiction": jurisdiction},
+        headers=actors["lab_co"].headers,
+    )
+    assert answer.status_code == 200, answer.text
+    errors = [e.message for e in _documented(document, "post", "/api/v1/match", "200").iter_errors(answer.json())]
+    assert errors == []
+    results = answer.json()["results"]
+    kinds = {m["kind"] for r in results for m in r.get("matches", [])}
+    assert kinds == {"identity", "generic", "similarity", "family"}, kinds
+    assert {r.get("verdict") for r in results} >= {"controlled", "analog", "precursor", "known", "no_match"}
+    # a detection's components carry the same typed match
+    body = {
+        "external_ref": f"TYPED-{jurisdiction}",
+        "sample": {"form": "powder", "seized_on": "2026-11-20", "country": "CO"},
+        "components": [{"smiles": smiles} for smiles, _ in EVERY_KIND_OF_ANSWER[:-1]],
+    }
+    created = client.post("/api/v1/detections", json=body, headers=actors["lab_co"].headers)
+    assert created.status_code == 201, created.text
+    errors = [
+        e.message for e in _documented(document, "post", "/api/v1/detections", "201").iter_errors(created.json())
+    ]
+    assert errors == []
