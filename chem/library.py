@@ -715,6 +715,30 @@ class ReferenceLibrary:
         best, score = self.known_fingerprint_index.nearest(query_fp)
         return score, known[best]
 
+    def on_bits(self, substance: Substance) -> frozenset[int]:
+        """The on bits of a substance's fingerprint, kept: similarity evidence reads them for every query."""
+        found = self._on_bits.get(substance.id)
+        if found is None:
+            fp = self.fingerprint_by_id.get(substance.id) or fingerprint(substance.standardized.mol)  # type: ignore[union-attr]
+            found = self._on_bits[substance.id] = frozenset(fp.GetOnBits())
+        return found
+
+    def has_nitrogen(self, substance: Substance) -> bool:
+        """Whether a substance's structure has a nitrogen atom, kept for the same reason."""
+        found = self._nitrogen.get(substance.id)
+        if found is None:
+            mol = substance.standardized.mol  # type: ignore[union-attr]
+            found = self._nitrogen[substance.id] = any(atom.GetAtomicNum() == 7 for atom in mol.GetAtoms())
+        return found
+
+    @cached_property
+    def _on_bits(self) -> dict[str, frozenset[int]]:
+        return {}
+
+    @cached_property
+    def _nitrogen(self) -> dict[str, bool]:
+        return {}
+
     @cached_property
     def known_fingerprint_index(self) -> FingerprintIndex:
         return FingerprintIndex(self.known_index[1])

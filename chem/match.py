@@ -435,13 +435,19 @@ def environments(query: Chem.Mol) -> dict[int, list[tuple[int, int]]]:
     return dict(info.GetBitInfoMap())
 
 
-def shared_by_fingerprint(query_environments: dict[int, list[tuple[int, int]]], reference_fp) -> tuple[int, ...]:
+def shared_by_fingerprint(
+    query_environments: dict[int, list[tuple[int, int]]],
+    reference_fp=None,
+    reference_bits: frozenset[int] | None = None,
+) -> tuple[int, ...]:
     """Atoms of the query at the centre of a radius 1-2 environment the reference also has.
 
-    A cheap stand-in for the MCS when the decision does not need one.
+    A cheap stand-in for the MCS when the decision does not need one. The reference is given by its
+    fingerprint or, cheaper, by the set of its on bits (:meth:`ReferenceLibrary.on_bits`).
     """
     atoms: set[int] = set()
-    reference_bits = set(reference_fp.GetOnBits())  # one call, not one a bit
+    if reference_bits is None:
+        reference_bits = frozenset(reference_fp.GetOnBits())  # one call, not one a bit
     for bit, found in query_environments.items():
         if bit in reference_bits:
             atoms.update(atom for atom, radius in found if radius >= 1)
@@ -485,14 +491,19 @@ def neighbour_evidence(
     with_mcs: bool,
     query_environments: dict[int, list[tuple[int, int]]] | None = None,
     reference_fp=None,
+    reference_bits: frozenset[int] | None = None,
+    reference_has_nitrogen: bool | None = None,
 ) -> NeighbourEvidence:
+    """``reference_bits`` and ``reference_has_nitrogen``, when the caller keeps them per reference
+    (the library does), spare recomputing them for every query."""
     use_mcs = with_mcs and policy.supported_similarity <= similarity < policy.similarity  # the grey zone only
     if use_mcs:
         shared = mcs_atoms(query, reference, policy.mcs_timeout_seconds)
     else:
         shared = shared_by_fingerprint(
             query_environments if query_environments is not None else environments(query),
-            reference_fp if reference_fp is not None else fingerprint(reference),
+            reference_fp if reference_fp is not None or reference_bits is not None else fingerprint(reference),
+            reference_bits,
         )
     return NeighbourEvidence(
         similarity=similarity,
@@ -501,7 +512,9 @@ def neighbour_evidence(
         shared_atoms=tuple(sorted(shared)),
         mcs=use_mcs,
         shares_nitrogen=_has_nitrogen(query, shared),
-        reference_has_nitrogen=_has_nitrogen(reference),
+        reference_has_nitrogen=(
+            _has_nitrogen(reference) if reference_has_nitrogen is None else reference_has_nitrogen
+        ),
     )
 
 
@@ -962,7 +975,8 @@ def match(
                 policy,
                 with_mcs=open_question,
                 query_environments=query_environments,
-                reference_fp=library.fingerprint_by_id.get(substance.id),
+                reference_bits=library.on_bits(substance),
+                reference_has_nitrogen=library.has_nitrogen(substance),
             )
         )
     # an N-oxide's entry through its amine says more than a plain similarity to the same substance
