@@ -757,6 +757,7 @@ def match(
     identities = [i for i in _identities(query, library, warnings) if listed_by(i.substance)]
     controlled_here = precursor_here = known_here = False
     elsewhere: list[Substance] = []
+    listed_classes: list[str | None] = []  # of the identities listed here: the listing's class comes first
     for identity in identities:
         substance = identity.substance
         entry = {
@@ -773,6 +774,7 @@ def match(
         if controlling:
             controlled_here = True
             controls += _control_dicts(substance, controlling, jurisdiction, identity.basis)
+            listed_classes.append(substance.drug_class)
         elif precursor_listings:
             precursor_here = True
             controls += _control_dicts(substance, precursor_listings, jurisdiction, "listed")
@@ -781,7 +783,6 @@ def match(
             known_here = True
         elif substance.controls:
             elsewhere.append(substance)
-        drug_class = drug_class or substance.drug_class
 
     if not controlled_here:
         seen_parents: set[tuple[str, str]] = set()
@@ -801,7 +802,7 @@ def match(
                     "basis": kind,
                 }
             )
-            drug_class = drug_class or substance.drug_class
+            listed_classes.append(substance.drug_class)
 
     if not (controlled_here or identities):
         for substance, in_force in _positional_isomer_parents(query, library, jurisdiction, as_of):
@@ -816,13 +817,15 @@ def match(
                     "basis": "positional_isomer",
                 }
             )
-            drug_class = drug_class or substance.drug_class
+            listed_classes.append(substance.drug_class)
+    drug_class = next((c for c in [*listed_classes, *(i.substance.drug_class for i in identities)] if c), None)
 
     nearest = _Nearest(std, library, jurisdiction, as_of, policy.known_members_checked)
     generic_elsewhere = False
     foreign: list[GenericDefinition] = []  # definitions of other jurisdictions (or not yet in force) covering it
     generic_class: str | None = None
     decided_by_identity = controlled_here or precursor_here or known_here
+    listed_here = controlled_here  # by a listing of the substance itself, of its ester, ether or isomer
     medicine = any(i.substance.category == "medicine" for i in identities)
     possible_families, possible_cores = library.possible_rules(molecule_screen)
     for definition, core_possible in zip(library.definitions, possible_cores, strict=True):
@@ -868,6 +871,10 @@ def match(
         elif definition.in_force(as_of):
             foreign.append(definition)
         generic_class = generic_class or definition.drug_class
+    # A verdict that is the library's word on this very substance (listed here, a precursor, a known
+    # substance) takes the class of its rows only: a family rule's class is evidence for analogs, and
+    # anandamide, an endocannabinoid in a cannabinoid family, is no synthetic cannabinoid.
+    own_class_only = listed_here or (decided_by_identity and not controlled_here)
     family_hits = []
     query_families: set[str] = set()
     if policy.use_families:
@@ -901,7 +908,7 @@ def match(
                     "shared_atoms": sorted(atoms),
                 }
             )
-        if family_hits:
+        if family_hits and not own_class_only:
             drug_class = drug_class or family_hits[0].drug_class
     # an amine N-oxide is weighed by its amine when nothing above has placed it
     oxide_evidence: list[dict] = []
@@ -933,7 +940,8 @@ def match(
     else:
         generic_elsewhere = bool(foreign)
 
-    drug_class = drug_class or generic_class  # a legal group is a coarser class than a chemical family
+    if not own_class_only:
+        drug_class = drug_class or generic_class  # a legal group is a coarser class than a chemical family
 
     # Similarity evidence is always reported; the MCS is paid for only when
     # nothing above has decided (it is the expensive step).

@@ -197,7 +197,9 @@ def library_from_db(session: Session, cache_dir: Path | None = None) -> Referenc
     """
     records = session.exec(select(SubstanceRecord)).all()
     controls: dict[str, list[Control]] = {}
-    for row in session.exec(select(SubstanceControl)).all():
+    # in the order they were written (the data files' order): PostgreSQL returns unordered rows in
+    # whatever order its pages hold them, which changes as bundled rows are deleted and rewritten
+    for row in session.exec(select(SubstanceControl).order_by(col(SubstanceControl.id))).all():
         controls.setdefault(row.substance_id, []).append(row.control())
     substances = []
     for record in records:

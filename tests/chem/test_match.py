@@ -93,6 +93,49 @@ def test_known_beats_analog_for_medicines_that_resemble_controlled_drugs(library
     assert any(m["kind"] == "similarity" and m["substance"]["name"] == "oxymorphone" for m in result["matches"])
 
 
+@pytest.mark.parametrize(
+    ("smiles", "family_class"),
+    [
+        # anandamide, an endocannabinoid
+        ("CCCCC/C=C\\C/C=C\\C/C=C\\C/C=C\\CCCC(=O)NCCO", "synthetic_cannabinoid"),
+        ("COc1ccc2c(C(=O)c3ccc(Cl)cc3)c(C)n(CC(=O)O)c2c1", "synthetic_cannabinoid"),  # clometacin, an NSAID
+        ("CCCCCCCCCC(=O)OC1(CCN(CCCC(=O)c2ccc(F)cc2)CC1)c1ccc(Cl)cc1", "opioid"),  # haloperidol decanoate
+        ("NC(=O)CN1CCCC1=O", "piperidine_pyrrolidine"),  # piracetam
+        ("CN1[C@@H]2CC[C@H]1C[C@@H](C2)OC(=O)c1ccccc1", "stimulant"),  # tropacocaine, a coca alkaloid
+    ],
+)
+def test_a_known_substance_takes_no_class_from_a_family_rule(library, smiles, family_class):
+    """A family rule's class is evidence for analogs; a known substance is what its own row says."""
+    result = verdict(library, smiles)
+    assert result["verdict"] == "known"
+    assert family_class in {m["family"]["class"] for m in result["matches"] if m["kind"] == "family"}
+    assert result["class"] is None
+
+
+def test_a_known_or_listed_substance_keeps_its_own_class(library):
+    caffeine = verdict(library, "Cn1cnc2c1c(=O)n(C)c(=O)n2C")
+    assert (caffeine["verdict"], caffeine["class"]) == ("known", "stimulant")
+    # lefetamine is listed as an opioid; the family rule that covers it calls it "other"
+    lefetamine = verdict(library, "CN(C)[C@H](Cc1ccccc1)c1ccccc1")
+    assert lefetamine["verdict"] == "controlled" and lefetamine["class"] == "opioid"
+    assert "other" in {m["family"]["class"] for m in lefetamine["matches"] if m["kind"] == "family"}
+
+
+def test_a_family_class_stands_where_the_verdict_rests_on_a_definition_or_a_family(library):
+    haloperidol_decanoate = "CCCCCCCCCC(=O)OC1(CCN(CCCC(=O)c2ccc(F)cc2)CC1)c1ccc(Cl)cc1"
+    pentyl_nitazene = "CCCCCOc1ccc(Cc2nc3cc([N+](=O)[O-])ccc3n2CCN2CCCCC2)cc1"
+    assert verdict(library, pentyl_nitazene)["class"] == "opioid"  # an analog by its family
+    assert verdict(library, haloperidol_decanoate)["class"] is None
+    # a known medicine without a class of its own that a US class definition controls: the verdict
+    # rests on the definition, and the class is the barbiturates'
+    brallobarbital = verdict(
+        library, "BrC(=C)CC1(CC=C)C(=O)NC(=O)NC1=O", jurisdiction="US", as_of=date(2026, 1, 1)
+    )
+    assert brallobarbital["verdict"] == "controlled" and brallobarbital["class"] == "sedative"
+    assert [c["basis"] for c in brallobarbital["controls"]] == ["generic"]
+    assert verdict(library, "BrC(=C)CC1(CC=C)C(=O)NC(=O)NC1=O")["class"] is None  # known under the UN lists
+
+
 def test_excepted_isomers_and_stereo(library):
     dextro = "CN1CC[C@@]23CCCC[C@@H]2[C@@H]1Cc1ccc(OC)cc13"
     levo = "CN1CC[C@]23CCCC[C@H]2[C@H]1Cc1ccc(OC)cc13"
