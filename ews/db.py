@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import JSON, DateTime, Engine, Table, TypeDecorator, create_engine, event, insert
+from sqlalchemy import JSON, DateTime, Engine, Insert, Table, TypeDecorator, create_engine, event, insert
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Session, SQLModel
 
@@ -128,4 +128,11 @@ def insert_new(session: Session, *rows: SQLModel) -> None:
         by_table.setdefault(table, []).append(values)
     connection = session.connection()
     for table, values_list in by_table.items():
-        connection.execute(insert(table), values_list)
+        connection.execute(_insert_into(table), values_list)
+
+
+@lru_cache(maxsize=64)
+def _insert_into(table: Table) -> Insert:
+    """One INSERT statement per table for the process: a new one each time is built and its cache key
+    made again."""
+    return insert(table)

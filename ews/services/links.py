@@ -253,20 +253,69 @@ def candidate_profile(detection_id: str, appearance: str, rows: list[Any]) -> Pr
     return profile
 
 
-def _insert(session: Session):
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 def _store_links(session: Session, links: list[dict[str, Any]]) -> None:
     """Store links in one batched statement (a new detection may link to hundreds of others)."""
+    session.connection().execute(_links_upsert(session.get_bind().dialect.name), links)
+
+
+@lru_cache(maxsize=4)
+def _links_upsert(dialect: str) -> Any:
     table = DetectionLink.__table__  # type: ignore[attr-defined]
-    statement = _insert(session)(table)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["detection_a", "detection_b"],
-            set_={name: statement.excluded[name] for name in ("score", "parts", "shared", "method")},
-        ),
-        links,
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    return statement.on_conflict_do_update(
+        index_elements=["detection_a", "detection_b"],
+        set_={name: statement.excluded[name] for name in ("score", "parts", "shared", "method")},
+    )
+
+
+@lru_cache(maxsize=4)
+def _members_insert(dialect: str) -> Any:
+    table = ClusterMember.__table__  # type: ignore[attr-defined]
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table).on_conflict_do_nothing(
+        index_elements=["detection_id"]
+    )
+
+
+@lru_cache(maxsize=1)
+def _clusters_statement() -> Any:
+    """The clusters of detections (bound parameter ``ids``, a list), oldest first."""
+    members = select(ClusterMember.cluster_id).where(
+        col(ClusterMember.detection_id).in_(bindparam("ids", expanding=True))
+    )
+    return (
+        select(LinkCluster)
+        .where(col(LinkCluster.id).in_(members))
+        .order_by(col(LinkCluster.created_at), col(LinkCluster.id))
+    )
+
+
+@lru_cache(maxsize=1)
+def _cluster_for_update() -> Any:
+    """A cluster (bound parameter ``id``), its row locked and read afresh."""
+    return (
+        select(LinkCluster)
+        .where(LinkCluster.id == bindparam("id"))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+@lru_cache(maxsize=1)
+def _summary_statement() -> Any:
+    """A cluster's members (bound parameter ``cluster_id``) counted per country, with their date bounds."""
+    undated = col(Detection.seized_on).is_(None)
+    return (
+        sa_select(
+            col(Detection.country),
+            func.count(),
+            func.min(Detection.seized_on),
+            func.max(Detection.seized_on),
+            func.min(case((undated, col(Detection.created_at)))),
+            func.max(case((undated, col(Detection.created_at)))),
+        )
+        .join(ClusterMember, col(ClusterMember.detection_id) == Detection.id)
+        .where(col(ClusterMember.cluster_id) == bindparam("cluster_id"))
+        .group_by(col(Detection.country))
     )
 
 
@@ -344,10 +393,9 @@ class Linker:
             )
             session.add(target)
             session.flush()
-        table = ClusterMember.__table__  # type: ignore[attr-defined]
         # executemany of one cached statement: a VALUES list of hundreds of rows is compiled anew each time
         session.connection().execute(
-            _insert(session)(table).on_conflict_do_nothing(index_elements=["detection_id"]),
+            _members_insert(session.get_bind().dialect.name),
             [{"detection_id": i, "cluster_id": target.id} for i in ids],
         )
         for absorbed in self._clusters_of(session, ids):
@@ -375,12 +423,7 @@ class Linker:
             clusters = self._clusters_of(session, ids)
             if not clusters:
                 return None
-            locked = session.exec(
-                select(LinkCluster)
-                .where(LinkCluster.id == clusters[0].id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            ).first()
+            locked = session.exec(_cluster_for_update(), params={"id": clusters[0].id}).first()
             if locked is not None:
                 return locked
         raise RuntimeError(f"the clusters of detections {ids[:3]} kept being merged away while linking")
@@ -388,34 +431,14 @@ class Linker:
     @staticmethod
     def _clusters_of(session: Session, ids: list[str]) -> list[LinkCluster]:
         """The clusters these detections belong to, oldest first."""
-        members = select(ClusterMember.cluster_id).where(col(ClusterMember.detection_id).in_(ids))
-        return list(
-            session.exec(
-                select(LinkCluster)
-                .where(col(LinkCluster.id).in_(members))
-                .order_by(col(LinkCluster.created_at), col(LinkCluster.id))
-            ).all()
-        )
+        return list(session.exec(_clusters_statement(), params={"ids": ids}).all())
 
     @staticmethod
     def _summarise(session: Session, cluster: LinkCluster) -> None:
         # The cluster's row lock orders concurrent writers: whoever counts last counts everyone. It is
         # held already: _locked_target took it, or this transaction created the row (no one sees it yet).
         # one row per country, not per member: a large cluster costs no more to count than a small one
-        undated = col(Detection.seized_on).is_(None)
-        rows = session.execute(
-            sa_select(
-                col(Detection.country),
-                func.count(),
-                func.min(Detection.seized_on),
-                func.max(Detection.seized_on),
-                func.min(case((undated, col(Detection.created_at)))),
-                func.max(case((undated, col(Detection.created_at)))),
-            )
-            .join(ClusterMember, col(ClusterMember.detection_id) == Detection.id)
-            .where(col(ClusterMember.cluster_id) == cluster.id)
-            .group_by(col(Detection.country))
-        ).all()
+        rows = session.connection().execute(_summary_statement(), {"cluster_id": cluster.id}).all()
         dates = [_day(value) for _, _, *bounds in rows for value in bounds if value is not None]
         cluster.size = sum(count for _, count, *_ in rows)
         cluster.countries = sorted(country for country, *_ in rows)
