@@ -6,11 +6,14 @@ SQLite). After ``--warm`` requests (the network grows: links, clusters and
 alerts have history to read), it counts over ``--requests`` more the
 statements sent to the database per detection, grouped by statement and table,
 with the time spent in them; ``--profile`` adds a cProfile of the submission
-(``ews.services.detections.submit``), sorted by cumulative time.
+(``ews.services.detections.submit``), sorted by cumulative time; ``--parts``
+the CPU time (of the thread that ran it) of each named step of the request, as
+a share of the CPU the server side spent: cProfile's own cost falls on many
+small calls and distorts shares, these few timers do not.
 
 Statement counts do not depend on the machine's load; times do.
 
-Run: ``python -m bench.api_profile [--database postgresql|sqlite] [--warm 1500] [--requests 300] [--profile]``.
+Run: ``python -m bench.api_profile [--database postgresql|sqlite] [--warm 1500] [--requests 300] [--profile] [--parts]``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import pstats
 import random
 import re
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -56,7 +60,52 @@ def _body(mixture: list[str]) -> dict:
     }
 
 
-def run(database: str, warm: int, requests: int, profile: bool) -> None:
+PARTS = [
+    # (module, owner, attribute, label): the steps of a submission timed by --parts
+    ("ews.services.detections", None, "submit", "submit (all of it)"),
+    ("ews.services.detections", None, "_identified_components", "identification and component rows"),
+    ("ews.services.detections", None, "insert_new", "detection, components, audit row: inserts"),
+    ("ews.services.alerting", "Alerting", "__call__", "alert rules"),
+    ("ews.services.alerting", None, "history", "alert rules: substance history query"),
+    ("ews.services.alerting", "Alerting", "raise_alert", "alert rules: raise or merge an alert"),
+    ("ews.services.links", "Linker", "__call__", "linking"),
+    ("ews.services.links", None, "candidates", "linking: candidates query"),
+    ("ews.services.links", None, "candidate_profile", "linking: candidate profiles"),
+    ("chem.profiles", None, "may_link", "linking: may_link"),
+    ("chem.profiles", None, "compare", "linking: compare"),
+    ("ews.services.links", "Linker", "_cluster", "linking: keeping the cluster"),
+    ("ews.services.links", None, "_store_links", "linking: storing links"),
+    ("ews.services.feeds", "FeedRecorder", "__call__", "feed entry"),
+]
+
+
+def _time_parts(cpu: Counter[str]) -> None:
+    """Wrap each step of PARTS to add the CPU time of its thread to ``cpu`` (outermost call only)."""
+    import functools
+    import importlib
+
+    active = threading.local()
+
+    for module_name, owner_name, attribute, label in PARTS:
+        module = importlib.import_module(module_name)
+        owner = getattr(module, owner_name) if owner_name else module
+        original = getattr(owner, attribute)
+
+        def timed(*args, _original=original, _label=label, **kwargs):
+            if getattr(active, _label, False):
+                return _original(*args, **kwargs)
+            setattr(active, _label, True)
+            started = time.thread_time()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                cpu[_label] += time.thread_time() - started
+                setattr(active, _label, False)
+
+        setattr(owner, attribute, functools.wraps(original)(timed))
+
+
+def run(database: str, warm: int, requests: int, profile: bool, parts: bool = False) -> None:
     from fastapi.testclient import TestClient
 
     folder = tempfile.mkdtemp()
@@ -81,6 +130,9 @@ def run(database: str, warm: int, requests: int, profile: bool) -> None:
         from ews.db import engine_for
 
         app = create_app()
+        part_cpu: Counter[str] = Counter()
+        if parts:
+            _time_parts(part_cpu)
         profiler = cProfile.Profile()
         measuring = False
         submit = api.service.submit
@@ -118,12 +170,14 @@ def run(database: str, warm: int, requests: int, profile: bool) -> None:
                 )
             counts.clear()
             seconds.clear()
+            part_cpu.clear()
             measuring = True
-            started, cpu = time.perf_counter(), time.process_time()
+            started, cpu, client_cpu = time.perf_counter(), time.process_time(), time.thread_time()
             for i in range(warm, warm + requests):
                 response = client.post("/api/v1/detections", json=_body(pool[i % len(pool)]), headers=headers)
                 assert response.status_code == 201, response.text
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+            client_cpu = time.thread_time() - client_cpu
         api.service.submit = submit
         engine_for(url).dispose()
     finally:
@@ -138,6 +192,13 @@ def run(database: str, warm: int, requests: int, profile: bool) -> None:
     )
     for label, count in counts.most_common():
         print(f"  {count / requests:6.2f}  {seconds[label] / requests * 1000:6.2f} ms  {label}")
+    if parts:
+        # the test client's own thread is the load generator: what is left is the server side
+        server = cpu - client_cpu
+        print(f"CPU of the server side: {server / requests * 1000:.2f} ms per detection; its steps:")
+        for _, _, _, label in PARTS:
+            share = part_cpu[label] / server * 100 if server else 0.0
+            print(f"  {part_cpu[label] / requests * 1000:6.2f} ms  {share:5.1f} %  {label}")
     if profile:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
 
@@ -148,8 +209,9 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=1500, help="detections stored before counting")
     parser.add_argument("--requests", type=int, default=300, help="detections counted")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of the submission")
+    parser.add_argument("--parts", action="store_true", help="also print the CPU time of each step of a request")
     args = parser.parse_args()
-    run(args.database, args.warm, args.requests, args.profile)
+    run(args.database, args.warm, args.requests, args.profile, args.parts)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from typing import Any
 from sqlmodel import Session
 
 from ews.auth import Principal
+from ews.db import construct
 from ews.models import AuditEntry
 
 Actor = Principal | tuple[str | None, str | None] | str | None
@@ -33,7 +34,8 @@ def audit_entry(
         organisation_id, key_id = by
     else:
         organisation_id, key_id = by, None
-    return AuditEntry(
+    return construct(
+        AuditEntry,
         organisation_id=organisation_id,
         api_key_id=key_id,
         action=action,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Literal
 
 import pycountry
@@ -236,10 +237,29 @@ class ReportedComponentIn(ComponentIn):
     def _readable(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value:
             try:
-                read_structure(value, info.field_name)
+                _check_readable(value, info.field_name)
             except StructureError as error:
                 raise PydanticCustomError(error.code, "{message}", {"message": error.message}) from None
         return value
+
+
+READABLE_CACHE_SIZE = 4096
+"""Structures this process has read without error, kept so that a lab's hundredth cocaine is not parsed
+again to be validated (whether a text reads depends only on the text and this process's code)."""
+_CACHED_TEXT_CHARS = 2_000
+"""Longer texts (Molfiles) are read each time: the cache stays small."""
+
+
+@lru_cache(maxsize=READABLE_CACHE_SIZE)
+def _readable_once(value: str, fmt: str | None) -> None:
+    read_structure(value, fmt)  # an error is raised, and not cached
+
+
+def _check_readable(value: str, fmt: str | None) -> None:
+    if len(value) <= _CACHED_TEXT_CHARS:
+        _readable_once(value, fmt)
+    else:
+        read_structure(value, fmt)
 
 
 class DetectionIn(BaseModel):

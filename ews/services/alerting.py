@@ -13,8 +13,9 @@ CAP Update is *scheduled* (``Alert.update_due_at``), at most one per alert per
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import cache
 
-from sqlalchemy import Engine, and_, func, or_
+from sqlalchemy import Engine, and_, bindparam, func, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -65,49 +66,92 @@ SETTLE_SECONDS = 10.0  # a material change waits this long (or the interval, if 
 # --- facts from history -----------------------------------------------------------------------
 
 
-def _others(session: Session, skeleton: str, detection: Detection):
+def _others():
+    """The other components of the substance (bound parameters ``skeleton``, ``detection_id``)."""
     return (
         select(DetectionComponent.id)
         .join(Detection, col(Detection.id) == DetectionComponent.detection_id)
-        .where(DetectionComponent.skeleton_key == skeleton, Detection.id != detection.id)
+        .where(DetectionComponent.skeleton_key == bindparam("skeleton"), Detection.id != bindparam("detection_id"))
     )
 
 
-def _recent_in_region(skeleton: str, detection: Detection, window_days: int):
-    """The number of detections of the substance in the detection's region within the window (a query)."""
-    reference = detection.seized_on or detection.created_at.date()
-    start = reference - timedelta(days=window_days)
-    start_at = datetime(start.year, start.month, start.day, tzinfo=detection.created_at.tzinfo)
-    region = (
-        col(Detection.region).is_(None) if detection.region is None else col(Detection.region) == detection.region
-    )
+def _recent_in_region(regional: bool):
+    """The number of detections of the substance in a region within the window (a query; bound
+    parameters ``skeleton``, ``country``, ``region`` when ``regional`` (else the region is none),
+    ``start`` and ``start_at``)."""
+    region = col(Detection.region) == bindparam("region") if regional else col(Detection.region).is_(None)
     return (
         select(func.count(func.distinct(Detection.id)))
         .join(DetectionComponent, col(DetectionComponent.detection_id) == Detection.id)
         .where(
-            DetectionComponent.skeleton_key == skeleton,
-            Detection.country == detection.country,
+            DetectionComponent.skeleton_key == bindparam("skeleton"),
+            Detection.country == bindparam("country"),
             region,
             or_(
-                and_(col(Detection.seized_on).is_not(None), col(Detection.seized_on) >= start),
-                and_(col(Detection.seized_on).is_(None), col(Detection.created_at) >= start_at),
+                and_(col(Detection.seized_on).is_not(None), col(Detection.seized_on) >= bindparam("start")),
+                and_(col(Detection.seized_on).is_(None), col(Detection.created_at) >= bindparam("start_at")),
             ),
         )
+    )
+
+
+@cache
+def _history_statement(regional: bool):
+    """history()'s query, built once per process: building a statement of this size costs more CPU
+    than running it."""
+    others = _others()
+    return sa_select(
+        others.exists(),
+        others.where(Detection.country == bindparam("country")).exists(),
+        _recent_in_region(regional).scalar_subquery(),
     )
 
 
 def history(session: Session, skeleton: str, detection: Detection, window_days: int) -> tuple[bool, bool, int]:
     """What the network has seen of a substance besides this detection, in one round trip:
     (first in the network, first in the detection's country, detections in its region within the window)."""
-    others = _others(session, skeleton, detection)
-    seen, seen_in_country, recent = session.execute(
-        sa_select(
-            others.exists(),
-            others.where(Detection.country == detection.country).exists(),
-            _recent_in_region(skeleton, detection, window_days).scalar_subquery(),
-        )
-    ).one()
+    reference = detection.seized_on or detection.created_at.date()
+    start = reference - timedelta(days=window_days)
+    parameters = {
+        "skeleton": skeleton,
+        "detection_id": detection.id,
+        "country": detection.country,
+        "start": start,
+        "start_at": datetime(start.year, start.month, start.day, tzinfo=detection.created_at.tzinfo),
+    }
+    if detection.region is not None:
+        parameters["region"] = detection.region
+    statement = _history_statement(detection.region is not None)
+    seen, seen_in_country, recent = session.connection().execute(statement, parameters).one()
     return not seen, not seen_in_country, int(recent or 0)
+
+
+@cache
+def _alert_for_update():
+    """The alert of a dedup key (bound parameter ``key``), its row locked."""
+    return select(Alert).where(Alert.dedup_key == bindparam("key")).with_for_update()
+
+
+def alert_for_update(session: Session, key: str) -> Alert | None:
+    """The alert of this dedup key, its row locked for this transaction; None when there is none."""
+    return session.exec(_alert_for_update(), params={"key": key}).first()
+
+
+@cache
+def _link_statement(dialect: str):
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = AlertDetection.__table__  # type: ignore[attr-defined]
+    return (
+        insert(table)
+        .values(
+            {
+                name: bindparam(name)
+                for name in ("alert_id", "component_id", "detection_id", "country", "region", "created_at")
+            }
+        )
+        .on_conflict_do_nothing(index_elements=["alert_id", "component_id"])
+        .returning(table.c.alert_id)
+    )
 
 
 def _controlled_since_year(match: dict) -> int | None:
@@ -218,7 +262,7 @@ class Alerting:
     def _follow_up(self, session: Session, key: str, detection: Detection, component: DetectionComponent) -> None:
         """A later detection of a substance that has a network alert: counted and placed; the
         alert's wording follows, and a CAP Update is scheduled when the change is material."""
-        alert = session.exec(select(Alert).where(Alert.dedup_key == key).with_for_update()).first()
+        alert = alert_for_update(session, key)
         if alert is None or not self.link(session, alert, detection, component):
             return
         self.follow(session, alert, detection, component, linked=True, escalated=False)
@@ -296,7 +340,7 @@ class Alerting:
         component: DetectionComponent,
     ) -> Alert:
         now = utcnow()
-        existing = session.exec(select(Alert).where(Alert.dedup_key == trigger.key).with_for_update()).first()
+        existing = alert_for_update(session, trigger.key)
         if existing is not None:
             linked = self.link(session, existing, detection, component)
             self._merge(session, existing, trigger, detection, component, linked)
@@ -341,7 +385,7 @@ class Alerting:
         # Concurrent first detections of one substance race here; the unique dedup key
         # makes one insert win and the others update the winner's alert.
         session.execute(insert(Alert).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"]))
-        alert = session.exec(select(Alert).where(Alert.dedup_key == trigger.key).with_for_update()).one()
+        alert = session.exec(_alert_for_update(), params={"key": trigger.key}).one()
         created = alert.id == values["id"]
         linked = self.link(session, alert, detection, component)
         if created:
@@ -356,19 +400,16 @@ class Alerting:
 
     def link(self, session: Session, alert: Alert, detection: Detection, component: DetectionComponent) -> bool:
         """Record that the component fed the alert; False when it already had."""
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        result = session.execute(
-            insert(AlertDetection.__table__)  # type: ignore[attr-defined]
-            .values(
-                alert_id=alert.id,
-                component_id=component.id,
-                detection_id=detection.id,
-                country=detection.country,
-                region=detection.region,
-                created_at=utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["alert_id", "component_id"])
-            .returning(AlertDetection.__table__.c.alert_id)  # type: ignore[attr-defined]
+        result = session.connection().execute(
+            _link_statement(session.get_bind().dialect.name),
+            {
+                "alert_id": alert.id,
+                "component_id": component.id,
+                "detection_id": detection.id,
+                "country": detection.country,
+                "region": detection.region,
+                "created_at": utcnow(),
+            },
         )
         return result.first() is not None  # a row comes back only when it was inserted
 

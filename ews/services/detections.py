@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from ews.audit import audit_entry
 from ews.auth import Principal
-from ews.db import insert_new, reader_of, session_scope
+from ews.db import construct, insert_new, reader_of, session_scope
 from ews.models import Alert, Detection, DetectionComponent
 from ews.problems import Problem, field_error, invalid, not_found
 from ews.schemas import DetectionIn
@@ -87,7 +87,8 @@ def _identified_components(payload: DetectionIn, identifier: Identifier) -> list
             continue
         identity = next((m for m in result["matches"] if m["kind"] == "identity"), None)
         components.append(
-            DetectionComponent(  # type: ignore[call-arg]  # detection_id is set once the detection is stored
+            construct(  # detection_id is set once the detection is stored
+                DetectionComponent,
                 position=position,
                 name=component.name,
                 input_format=fmt,
@@ -142,7 +143,8 @@ def submit(
                     return _replay(session, earlier, digest)
         raise
     sample = payload.sample
-    detection = Detection(
+    detection = construct(
+        Detection,
         organisation_id=principal.organisation_id,
         external_ref=payload.external_ref,
         idempotency_key=key,

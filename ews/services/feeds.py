@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import Table, and_, bindparam, func, or_, update
 from sqlmodel import Session, col, select
 
-from ews.db import insert_new
+from ews.db import construct, insert_new
 from ews.models import Detection, DetectionComponent, FeedClock, FeedEntry
 from ews.problems import field_error, invalid
 from ews.services.alert_views import feed_categories, feed_title
@@ -116,7 +116,8 @@ class FeedRecorder:
         self.node_id = node_id
 
     def __call__(self, session: Session, detection: Detection, components: list[DetectionComponent]) -> None:
-        entry = FeedEntry(
+        entry = construct(
+            FeedEntry,
             kind="detection",
             object_id=detection.id,
             origin_node=detection.origin_node or self.node_id,

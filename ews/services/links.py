@@ -14,12 +14,14 @@ import json
 import threading
 from collections.abc import Iterable
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
-from sqlalchemy import Text, case, cast, func, or_, true, union_all, update
+from sqlalchemy import Select, Text, and_, bindparam, case, cast, func, or_, true, union_all, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from alerts.rules import ClusterFacts, linked_cluster
@@ -118,26 +120,62 @@ def _names(components: Iterable[DetectionComponent]) -> dict[str, str]:
 
 
 def candidates(session: Session, detection: Detection, keys: set[str]) -> list[tuple[str, str, list[Any]]]:
-    """The most recent other detections with one of these substances as a main component:
-    (id, appearance as JSON text, profile columns of every component), newest first, in one query.
+    """The most recent other detections with one of these substances as a main component that could
+    make a profile worth comparing: (id, appearance as JSON text, profile columns of every component),
+    newest first, in one query.
 
     Per substance, the newest ids are read off ``ix_component_main_recent`` in order and the scan
     stops after MAX_CANDIDATES: the cost does not grow with the substance's history. Only the columns a
-    profile is made of are read, not the match evidence, which is large."""
+    profile is made of are read, not the match evidence, which is large. Of those MAX_CANDIDATES, the
+    database leaves out the ones :func:`could_link` says cannot have the features a link needs (which
+    set is compared does not change: the bound is applied after the limit)."""
+    statement = _candidates_statement(session.get_bind().dialect.name, len(keys))
+    parameters: dict[str, Any] = {f"key_{i}": key for i, key in enumerate(sorted(keys))}
+    parameters["detection_id"] = detection.id
+    found: dict[str, tuple[str, str, list[Any]]] = {}
+    # Core rows through the session's connection: the ORM's result machinery is not needed for columns
+    for row in session.connection().execute(statement, parameters):
+        entry = found.get(row.id)
+        if entry is None:
+            entry = found[row.id] = (row.id, row.appearance, [])
+        entry[2].append(row)
+    return list(found.values())
+
+
+NO_TRAITS = ("{}", "null")
+"""The JSON texts of an appearance without any physical trait (what a detection without one stores)."""
+
+
+def could_link(parts: Any, appearance: Any) -> Any:
+    """The SQL condition, over a candidate's number of components and its appearance's JSON text, that
+    it may have the :data:`chem.profiles.MIN_FEATURES` features compare() needs: enough components
+    besides one main one, or any appearance at all (its traits are counted in Python, by
+    :func:`candidate_profile`). Never false for a candidate whose profile could be compared."""
+    return or_(
+        parts - 1 >= profiles.MIN_FEATURES,
+        and_(appearance.is_not(None), *(appearance != text for text in NO_TRAITS)),
+    )
+
+
+@lru_cache(maxsize=16)
+def _candidates_statement(dialect: str, key_count: int) -> Select:
+    """The candidates query for ``key_count`` substances, built once per process (its values are bound
+    parameters ``key_0``..., ``detection_id``): building and caching a statement of this size costs more
+    CPU than PostgreSQL spends running it."""
     component = DetectionComponent
     created, detection_id = col(component.detection_created_at), col(component.detection_id)
     per_key = [
         sa_select(detection_id.label("id"), created.label("created_at"))
         .distinct()
         .where(
-            col(component.skeleton_key) == key,
+            col(component.skeleton_key) == bindparam(f"key_{i}"),
             or_(col(component.role) == "active", col(component.role).is_(None)),
-            detection_id != detection.id,
+            detection_id != bindparam("detection_id"),
         )
         .order_by(created.desc(), detection_id.desc())
         .limit(MAX_CANDIDATES)
         .subquery()
-        for key in sorted(keys)
+        for i in range(key_count)
     ]
     if len(per_key) == 1:
         recent = per_key[0]
@@ -155,28 +193,34 @@ def candidates(session: Session, detection: Detection, keys: set[str]) -> list[t
     appearance = sa_select(cast(col(Detection.appearance), Text).label("appearance")).where(
         col(Detection.id) == recent.c.id
     )
-    if session.get_bind().dialect.name == "postgresql":
+    # each candidate's number of components, counted off the index on detection_id
+    counted = aliased(DetectionComponent)
+    parts = (
+        sa_select(func.count())
+        .select_from(counted)
+        .where(col(counted.detection_id) == recent.c.id)
+        .correlate(recent)
+        .scalar_subquery()
+    )
+    if dialect == "postgresql":
         # looked up by primary key for each of the ids: as a plain join PostgreSQL often hashes every detection
         detail = appearance.limit(1).lateral()
         query = (
             sa_select(recent.c.id, detail.c.appearance, *PROFILE_COLUMNS[1:])
             .select_from(recent)
             .join(detail, true())
+            .where(could_link(parts, detail.c.appearance))
         )
     else:
-        query = sa_select(
-            recent.c.id, appearance.scalar_subquery().label("appearance"), *PROFILE_COLUMNS[1:]
-        ).select_from(recent)
-    query = query.join(DetectionComponent, col(DetectionComponent.detection_id) == recent.c.id).order_by(
+        text = appearance.scalar_subquery()
+        query = (
+            sa_select(recent.c.id, text.label("appearance"), *PROFILE_COLUMNS[1:])
+            .select_from(recent)
+            .where(could_link(parts, text))
+        )
+    return query.join(DetectionComponent, col(DetectionComponent.detection_id) == recent.c.id).order_by(
         recent.c.created_at.desc(), recent.c.id.desc(), col(DetectionComponent.position)
     )
-    found: dict[str, tuple[str, str, list[Any]]] = {}
-    for row in session.execute(query).all():
-        entry = found.get(row.id)
-        if entry is None:
-            entry = found[row.id] = (row.id, row.appearance, [])
-        entry[2].append(row)
-    return list(found.values())
 
 
 PROFILE_CACHE_SIZE = 20 * MAX_CANDIDATES
@@ -209,20 +253,69 @@ def candidate_profile(detection_id: str, appearance: str, rows: list[Any]) -> Pr
     return profile
 
 
-def _insert(session: Session):
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 def _store_links(session: Session, links: list[dict[str, Any]]) -> None:
     """Store links in one batched statement (a new detection may link to hundreds of others)."""
+    session.connection().execute(_links_upsert(session.get_bind().dialect.name), links)
+
+
+@lru_cache(maxsize=4)
+def _links_upsert(dialect: str) -> Any:
     table = DetectionLink.__table__  # type: ignore[attr-defined]
-    statement = _insert(session)(table)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["detection_a", "detection_b"],
-            set_={name: statement.excluded[name] for name in ("score", "parts", "shared", "method")},
-        ),
-        links,
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    return statement.on_conflict_do_update(
+        index_elements=["detection_a", "detection_b"],
+        set_={name: statement.excluded[name] for name in ("score", "parts", "shared", "method")},
+    )
+
+
+@lru_cache(maxsize=4)
+def _members_insert(dialect: str) -> Any:
+    table = ClusterMember.__table__  # type: ignore[attr-defined]
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table).on_conflict_do_nothing(
+        index_elements=["detection_id"]
+    )
+
+
+@lru_cache(maxsize=1)
+def _clusters_statement() -> Any:
+    """The clusters of detections (bound parameter ``ids``, a list), oldest first."""
+    members = select(ClusterMember.cluster_id).where(
+        col(ClusterMember.detection_id).in_(bindparam("ids", expanding=True))
+    )
+    return (
+        select(LinkCluster)
+        .where(col(LinkCluster.id).in_(members))
+        .order_by(col(LinkCluster.created_at), col(LinkCluster.id))
+    )
+
+
+@lru_cache(maxsize=1)
+def _cluster_for_update() -> Any:
+    """A cluster (bound parameter ``id``), its row locked and read afresh."""
+    return (
+        select(LinkCluster)
+        .where(LinkCluster.id == bindparam("id"))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+@lru_cache(maxsize=1)
+def _summary_statement() -> Any:
+    """A cluster's members (bound parameter ``cluster_id``) counted per country, with their date bounds."""
+    undated = col(Detection.seized_on).is_(None)
+    return (
+        sa_select(
+            col(Detection.country),
+            func.count(),
+            func.min(Detection.seized_on),
+            func.max(Detection.seized_on),
+            func.min(case((undated, col(Detection.created_at)))),
+            func.max(case((undated, col(Detection.created_at)))),
+        )
+        .join(ClusterMember, col(ClusterMember.detection_id) == Detection.id)
+        .where(col(ClusterMember.cluster_id) == bindparam("cluster_id"))
+        .group_by(col(Detection.country))
     )
 
 
@@ -300,10 +393,9 @@ class Linker:
             )
             session.add(target)
             session.flush()
-        table = ClusterMember.__table__  # type: ignore[attr-defined]
         # executemany of one cached statement: a VALUES list of hundreds of rows is compiled anew each time
         session.connection().execute(
-            _insert(session)(table).on_conflict_do_nothing(index_elements=["detection_id"]),
+            _members_insert(session.get_bind().dialect.name),
             [{"detection_id": i, "cluster_id": target.id} for i in ids],
         )
         for absorbed in self._clusters_of(session, ids):
@@ -331,12 +423,7 @@ class Linker:
             clusters = self._clusters_of(session, ids)
             if not clusters:
                 return None
-            locked = session.exec(
-                select(LinkCluster)
-                .where(LinkCluster.id == clusters[0].id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            ).first()
+            locked = session.exec(_cluster_for_update(), params={"id": clusters[0].id}).first()
             if locked is not None:
                 return locked
         raise RuntimeError(f"the clusters of detections {ids[:3]} kept being merged away while linking")
@@ -344,34 +431,14 @@ class Linker:
     @staticmethod
     def _clusters_of(session: Session, ids: list[str]) -> list[LinkCluster]:
         """The clusters these detections belong to, oldest first."""
-        members = select(ClusterMember.cluster_id).where(col(ClusterMember.detection_id).in_(ids))
-        return list(
-            session.exec(
-                select(LinkCluster)
-                .where(col(LinkCluster.id).in_(members))
-                .order_by(col(LinkCluster.created_at), col(LinkCluster.id))
-            ).all()
-        )
+        return list(session.exec(_clusters_statement(), params={"ids": ids}).all())
 
     @staticmethod
     def _summarise(session: Session, cluster: LinkCluster) -> None:
         # The cluster's row lock orders concurrent writers: whoever counts last counts everyone. It is
         # held already: _locked_target took it, or this transaction created the row (no one sees it yet).
         # one row per country, not per member: a large cluster costs no more to count than a small one
-        undated = col(Detection.seized_on).is_(None)
-        rows = session.execute(
-            sa_select(
-                col(Detection.country),
-                func.count(),
-                func.min(Detection.seized_on),
-                func.max(Detection.seized_on),
-                func.min(case((undated, col(Detection.created_at)))),
-                func.max(case((undated, col(Detection.created_at)))),
-            )
-            .join(ClusterMember, col(ClusterMember.detection_id) == Detection.id)
-            .where(col(ClusterMember.cluster_id) == cluster.id)
-            .group_by(col(Detection.country))
-        ).all()
+        rows = session.connection().execute(_summary_statement(), {"cluster_id": cluster.id}).all()
         dates = [_day(value) for _, _, *bounds in rows for value in bounds if value is not None]
         cluster.size = sum(count for _, count, *_ in rows)
         cluster.countries = sorted(country for country, *_ in rows)

@@ -162,6 +162,24 @@ def test_an_unreadable_structure_is_422_naming_the_component_and_nothing_is_stor
     assert count(settings.database_url, DetectionComponent) == 0
 
 
+def test_a_structure_read_once_is_not_trusted_when_it_was_unreadable(client, actors, settings):
+    """Validation remembers the structures it read without error, never the ones it refused: an
+    unreadable SMILES sent again is refused again, next to a readable one accepted each time."""
+    for attempt in range(3):
+        body = detection(f"READ-{attempt}")
+        body["components"][1] = {"smiles": "C1CC", "name": "unclosed ring"}
+        response = client.post("/api/v1/detections", json=body, headers=actors["lab_co"].headers)
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "components[1].smiles"
+        assert "unclosed ring" in response.json()["errors"][0]["message"]
+    for attempt in range(2):
+        response = client.post(
+            "/api/v1/detections", json=detection(f"READ-OK-{attempt}"), headers=actors["lab_co"].headers
+        )
+        assert response.status_code == 201, response.text
+    assert count(settings.database_url, Detection) == 2
+
+
 def test_invalid_fields_are_each_named(client, actors):
     body = detection()
     body["sample"]["country"] = "XX"

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlmodel import Session, select
 
-from chem.profiles import LINK_THRESHOLD
+from chem.profiles import LINK_THRESHOLD, compare
 from ews.app import create_app
 from ews.db import engine_for
 from ews.models import Alert, FeedEntry
@@ -564,3 +564,69 @@ def test_a_cached_candidate_profile_is_made_anew_when_a_verdict_changes(client, 
     assert second is not first
     assert {c.key: c.role for c in second.components}[caffeine_key] == "active"
     assert second == _profile(json.loads(found[1]), found[2])
+
+
+def test_the_candidates_query_never_leaves_out_a_seizure_the_full_comparison_links(client, actors, settings):
+    """The candidates query leaves out, in the database, detections that cannot have the features a link
+    needs (links.could_link). Over many generated seizures of a few recipes (real structures, random
+    roles, amounts, traits and packaging), every pair that compare() links when every stored detection is
+    compared with every other is still among the candidates; and the filter does leave some out."""
+    import random
+
+    from ews.models import Detection
+    from ews.services.links import _components_by_detection, candidates, is_main, profile_of
+
+    rng = random.Random(12)
+    drugs = [MDMA, ISOTONITAZENE]
+    others = [CAFFEINE, PARACETAMOL, LACTOSE, PMK, MDA, N_FORMYL_MDMA, MDP2P_ALCOHOL, NITAZENE_PRECURSOR]
+    roles = [None, "adulterant", "diluent", "impurity", "by_product", "unknown"]
+    recipes = [
+        (rng.choice(drugs), rng.sample(others, rng.randint(0, 4)), [rng.choice(roles) for _ in range(4)])
+        for _ in range(8)
+    ]
+    traits = {"colour": "pink", "logo": "Tesla", "shape": "round", "mass_mg": 300.0, "diameter_mm": 9.0}
+    for number in range(90):
+        drug, extra, extra_roles = rng.choice(recipes)
+        kept = [s for s in extra if rng.random() < 0.85]
+        components = [
+            {"smiles": drug, "role": rng.choice(["active", None]), "purity_percent": rng.uniform(20, 40)}
+        ]
+        for smiles, role in zip(kept, extra_roles, strict=False):
+            component: dict = {"smiles": smiles}
+            if role:
+                component["role"] = role
+            if rng.random() < 0.8:
+                component["purity_percent"] = rng.uniform(0.5, 20) * rng.uniform(0.9, 1.1)
+            components.append(component)
+        sample: dict = {"form": "tablet", "seized_on": "2026-10-02", "country": "CO"}
+        shown = {k: v for k, v in traits.items() if rng.random() < 0.25}
+        if rng.random() < 0.15:
+            shown["packaging"] = "zip bag"  # not a trait a profile counts
+        if shown or rng.random() < 0.5:
+            sample["appearance"] = shown
+        post(
+            client,
+            actors["lab_co"],
+            {"external_ref": f"PROP-{number}", "sample": sample, "components": components},
+        )
+
+    engine = engine_for(settings.database_url)
+    with Session(engine) as session:
+        detections = session.exec(select(Detection)).all()
+        parts = _components_by_detection(session, [d.id for d in detections])
+        profiles_of = {d.id: profile_of(d, parts[d.id]) for d in detections}
+        mains = {d.id: {c.skeleton_key for c in parts[d.id] if is_main(c)} for d in detections}
+        linked = left_out = 0
+        for detection in detections:
+            if not mains[detection.id]:
+                continue
+            found = {c[0] for c in candidates(session, detection, mains[detection.id])}
+            for other in detections:
+                if other.id == detection.id or not mains[detection.id] & mains[other.id]:
+                    continue
+                if compare(profiles_of[detection.id], profiles_of[other.id]).linked:
+                    linked += 1
+                    assert other.id in found, (parts[detection.id], parts[other.id], other.appearance)
+                elif other.id not in found:
+                    left_out += 1
+    assert linked > 20 and left_out > 20
