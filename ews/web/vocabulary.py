@@ -66,6 +66,12 @@ TERMS: dict[str, tuple[str, str, str, str]] = {
     "known": ("known", "conocida", "conhecida", "connue"),
     "no_match": ("no match", "sin coincidencia", "sem correspondência", "aucune correspondance"),
     "error": ("error", "error", "erro", "erreur"),
+    # the basis of a control: how the listing reaches the structure
+    "listed": ("listed", "listada", "listada", "inscrite"),
+    "isomer": ("isomer", "isómero", "isômero", "isomère"),
+    "positional_isomer": ("positional isomer", "isómero de posición", "isômero de posição", "isomère de position"),
+    "ester": ("ester", "éster", "éster", "ester"),
+    "ether": ("ether", "éter", "éter", "éther"),
     # evidence kinds
     "identity": ("identity", "identidad", "identidade", "identité"),
     "generic": ("generic definition", "definición genérica", "definição genérica", "définition générique"),

@@ -40,6 +40,7 @@ def test_public_pages_and_the_identify_form(browser, client, actors, settings):
         badges = WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#results .badge"))
         verdicts = [e.text for e in badges]
         assert verdicts == ["controlada", "análogo", "error"]  # the language chosen above holds
+        assert "(listada)" in browser.find_element(By.ID, "results").text  # how the listing reaches it, in Spanish
         assert len(browser.find_elements(By.CSS_SELECTOR, "#results svg")) == 2
 
         assert offsite_requests(browser) == []
