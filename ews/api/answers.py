@@ -15,8 +15,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chem.classes import CLASSES
-
 Verdict = Literal["controlled", "precursor", "analog", "known", "no_match"]
 Timestamp = str  # ISO 8601 with offset, e.g. 2026-11-25T14:02:11.123456+00:00
 Day = str  # ISO 8601 date, e.g. 2026-11-20
@@ -67,8 +65,24 @@ class Standardized(Answer):
     removed_fragments: list[str]
 
 
-CLASS_NAMES: list[Any] = [*sorted(CLASSES), None]
-"""The contract's drug classes (chem/classes.py), or null: the ``enum`` of every ``class`` field below."""
+DrugClass = Literal[
+    "opioid",
+    "synthetic_cannabinoid",
+    "cannabinoid",
+    "cathinone",
+    "phenethylamine",
+    "arylalkylamine",
+    "tryptamine",
+    "lysergamide",
+    "arylcyclohexylamine",
+    "benzodiazepine",
+    "piperazine",
+    "piperidine_pyrrolidine",
+    "aminoindane",
+    "stimulant",
+    "sedative",
+    "other",
+]
 
 
 class SubstanceRef(Answer):
@@ -93,7 +107,7 @@ class Control(Answer):
 class FamilyRef(Answer):
     id: str
     name: str
-    drug_class: str | None = Field(alias="class", json_schema_extra={"enum": CLASS_NAMES})
+    drug_class: DrugClass | None = Field(alias="class")
 
 
 class DefinitionRef(Answer):
@@ -126,7 +140,7 @@ class MatchResult(Answer):
     input: str | None
     standardized: Standardized | None = None
     verdict: Verdict | None = None
-    drug_class: str | None = Field(default=None, alias="class", json_schema_extra={"enum": CLASS_NAMES})
+    drug_class: DrugClass | None = Field(default=None, alias="class")
     as_of: Day | None = None
     jurisdiction: str | None = None
     controls: list[Control] = []
