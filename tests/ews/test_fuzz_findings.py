@@ -296,3 +296,14 @@ def test_match_results_fit_the_documented_schema_to_their_nested_parts(client, a
         e.message for e in _documented(document, "post", "/api/v1/detections", "201").iter_errors(created.json())
     ]
     assert errors == []
+
+
+def test_the_documented_class_list_is_the_contracts():
+    """ews/api/answers.py spells the class list out as a Literal (a null inside an enum made Swagger UI
+    draw an unreadable control on /docs); it must stay the list chem/classes.py holds."""
+    from typing import get_args
+
+    from chem.classes import CLASSES
+    from ews.api.answers import DrugClass
+
+    assert set(get_args(DrugClass)) == CLASSES
