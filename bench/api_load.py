@@ -227,8 +227,10 @@ def run(database: str, seconds: float, clients: int) -> dict[str, float]:
         try:
             load(port, key, 3, clients)  # warm-up: caches, connections
             before = meter.sample()
+            generator = time.process_time()
             count, latencies, errors = load(port, key, seconds, clients)
             cpu = CpuMeter.spent(before, meter.sample())
+            cpu["generator"] = time.process_time() - generator
         finally:
             server.terminate()
             server.wait(timeout=20)
@@ -244,13 +246,18 @@ def run(database: str, seconds: float, clients: int) -> dict[str, float]:
     )
     per = 1000 / max(count, 1)
     database_cpu = f", PostgreSQL {cpu['database'] * per:5.1f}" if database != "sqlite" else ""
-    print(f"{'':10s} CPU per detection (ms): server {cpu['server'] * per:5.1f}{database_cpu}", flush=True)
+    print(
+        f"{'':10s} CPU per detection (ms): server {cpu['server'] * per:5.1f}{database_cpu}, "
+        f"load generator {cpu['generator'] * per:5.1f}",
+        flush=True,
+    )
     return {
         "rate": count / seconds,
         "p50": p50,
         "p95": p95,
         "server_cpu": cpu["server"] * per,
         "database_cpu": cpu["database"] * per,
+        "generator_cpu": cpu["generator"] * per,
     }
 
 

@@ -50,7 +50,7 @@ NATIONAL_FOLDER = "national"
 """``chem/data/national/*.csv``: national control lists (the reference CSV format, one jurisdiction a file)."""
 BUNDLED_MEDICINES = "drugcentral.csv"
 """Approved medicines of DrugCentral 2023 (CC BY-SA 4.0): known substances unless listed."""
-STANDARDIZER_VERSION = "2"
+STANDARDIZER_VERSION = "3"
 """Bump when :func:`chem.standardize.standardize` changes its output or the cache entries change shape
 (2: InChIKey and formula cached too): invalidates caches, and older versions never read newer entries."""
 

@@ -998,7 +998,13 @@ def match(
             entry["mcs_score"] = round(found.mcs_score, 3)
         matches.append(entry)
     similar_enough = analog_by_similarity(_counted(evidence, counted), policy)
-    if similar_enough and policy.known_neighbour_veto and not (elsewhere or generic_elsewhere or family_hits):
+    decided = controlled_here or precursor_here or known_here  # by identity: similarity changes nothing
+    if (
+        similar_enough
+        and not decided
+        and policy.known_neighbour_veto
+        and not (elsewhere or generic_elsewhere or family_hits)
+    ):
         known_score, known = library.nearest_known(fingerprint(std.mol))
         if known is not None and known_score >= neighbours[0][0]:
             similar_enough = False

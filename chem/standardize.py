@@ -183,7 +183,7 @@ def neutralize(mol: Chem.Mol) -> Chem.Mol:
 
 
 @cache
-def _tautomer_enumerator() -> rdMolStandardize.TautomerEnumerator:
+def _tautomer_enumerator(reassign_stereo: bool = True) -> rdMolStandardize.TautomerEnumerator:
     params = rdMolStandardize.CleanupParameters()
     # RDKit's generated stubs give these properties the type of their owner, hence the ignores.
     params.maxTautomers = MAX_TAUTOMERS  # type: ignore[assignment]
@@ -192,13 +192,57 @@ def _tautomer_enumerator() -> rdMolStandardize.TautomerEnumerator:
     # cathinone is enolisable, but the listed substance is the keto form).
     params.tautomerRemoveSp3Stereo = False  # type: ignore[assignment]
     params.tautomerRemoveBondStereo = False  # type: ignore[assignment]
-    params.tautomerReassignStereo = True  # type: ignore[assignment]
+    # Reassigning stereo on every enumerated tautomer is most of the cost; the
+    # enumeration below reassigns it on the chosen one only, as Canonicalize does.
+    params.tautomerReassignStereo = reassign_stereo  # type: ignore[assignment]
     return rdMolStandardize.TautomerEnumerator(params)
 
 
+TIE_BREAK_TAUTOMERS = 96
+"""Up to this many tautomers a structure with stereo has its ties broken by the SMILES without stereo
+marks; beyond (large natural products and peptides, no drug of abuse) RDKit's own choice stands."""
+
+
+def _stereo_marks(mol: Chem.Mol) -> int:
+    return sum(a.GetChiralTag() != Chem.ChiralType.CHI_UNSPECIFIED for a in mol.GetAtoms()) + sum(
+        b.GetStereo() != Chem.BondStereo.STEREONONE for b in mol.GetBonds()
+    )
+
+
+def _flat_smiles(mol: Chem.Mol) -> str:
+    flat = Chem.Mol(mol)
+    Chem.RemoveStereochemistry(flat)
+    return Chem.MolToSmiles(flat)
+
+
 def canonical_tautomer(mol: Chem.Mol) -> Chem.Mol:
-    """RDKit's canonical tautomer, bounded in the number of tautomers enumerated."""
-    return _tautomer_enumerator().Canonicalize(mol)
+    """RDKit's canonical tautomer, bounded in the number of tautomers enumerated.
+
+    RDKit keeps the best-scored tautomer and breaks ties by the smaller SMILES,
+    stereo marks included: testosterone drawn with its stereocentres came out as
+    its 5-en-3-one tautomer, drawn flat as the 4-en-3-one, so the two shared no
+    InChIKey skeleton and a steroid drawn flat was not recognised. A structure
+    with stereo has its ties broken by the SMILES without stereo marks instead
+    (of copies of one constitution, the one that kept its marks): the tautomer
+    of its flat drawing, with its stereo. Flat structures get RDKit's choice.
+    """
+    if _stereo_marks(mol) == 0:
+        return _tautomer_enumerator().Canonicalize(mol)
+    enumerator = _tautomer_enumerator(reassign_stereo=False)
+    found = enumerator.Enumerate(mol)
+    if len(found) > TIE_BREAK_TAUTOMERS:
+        chosen = enumerator.PickCanonical(found)
+    else:
+        tautomers = list(found)
+        scores = [rdMolStandardize.TautomerEnumerator.ScoreTautomer(t) for t in tautomers]
+        tied = [t for t, score in zip(tautomers, scores, strict=True) if score == max(scores, default=0)]
+        if not tied:
+            return _tautomer_enumerator().Canonicalize(mol)
+        # a stereocentre passed through an enol comes back unmarked: of one constitution, keep the marked copy
+        chosen = min(tied, key=lambda t: (_flat_smiles(t), -_stereo_marks(t), Chem.MolToSmiles(t)))
+    chosen = Chem.Mol(chosen)
+    Chem.AssignStereochemistry(chosen, cleanIt=True, force=True)
+    return chosen
 
 
 def identifiers(mol: Chem.Mol, removed: tuple[str, ...] = ()) -> Standardized:

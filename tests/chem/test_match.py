@@ -41,7 +41,9 @@ def verdict(library, smiles, **kwargs) -> dict:
         ("CC(=O)Nc1ccc(O)cc1", "known", None),  # paracetamol
         ("CCCCCOc1ccc(Cc2nc3cc([N+](=O)[O-])ccc3n2CCN2CCCCC2)cc1", "analog", "opioid"),  # unlisted nitazene
         ("CCCCC(NCC)C(=O)c1ccc(OC)c(F)c1", "analog", "cathinone"),  # unlisted cathinone
-        ("OCC(O)C(O)C(O)C(O)C=O", "no_match", None),  # an aldohexose
+        # a hexose drawn flat: by keto-enol tautomerism one with the fructose of the known diluents
+        ("OCC(O)C(O)C(O)C(O)C=O", "known", None),
+        ("CC(C)(O)C(=O)O", "no_match", None),  # 2-hydroxyisobutyric acid
         ("CCCCCCCCCCCCCCCC(=O)O", "no_match", None),  # palmitic acid
     ],
 )
@@ -335,3 +337,15 @@ def test_npsg_groups_do_not_apply_to_medicinal_products(tmp_path):
     with_medicine = ReferenceLibrary.build([as_medicine], [], german, tmp_path)
     assert match_text(phenethylamine, plain, jurisdiction="DE")["verdict"] == "controlled"
     assert match_text(phenethylamine, with_medicine, jurisdiction="DE")["verdict"] == "known"
+
+
+def test_an_anabolic_steroid_drawn_without_stereo_is_recognised(library):
+    """Labs often draw steroids flat; the listing of testosterone (US CSA Schedule III) still answers."""
+    result = verdict(library, "CC12CCC3C(CCC4=CC(=O)CCC34C)C1CCC2O", jurisdiction="US")
+    assert result["verdict"] == "controlled"
+    assert [(m["substance"]["id"], m["basis"]) for m in result["matches"] if m["kind"] == "identity"] == [
+        ("testosterone", "isomer")
+    ]
+    assert any("no stereochemistry" in w for w in result["warnings"])
+    # under the UN conventions alone it is the known medicine
+    assert verdict(library, "CC12CCC3C(CCC4=CC(=O)CCC34C)C1CCC2O")["verdict"] == "known"

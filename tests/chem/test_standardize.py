@@ -76,6 +76,39 @@ def test_cathinone_alpha_stereo_survives_tautomer_canonicalization():
     assert "@" in s.smiles
 
 
+def test_a_steroid_drawn_with_or_without_stereo_is_one_tautomer():
+    """RDKit broke the tie between testosterone's 4-en-3-one and 5-en-3-one by SMILES with stereo marks."""
+    with_stereo = standardize_text("C[C@]12CC[C@H]3[C@@H](CCC4=CC(=O)CC[C@@]43C)[C@@H]1CC[C@@H]2O")
+    flat = standardize_text("CC12CCC3C(CCC4=CC(=O)CCC34C)C1CCC2O")
+    assert with_stereo.inchikey == "MUMGGOZAMZWBJJ-DYKIIFRCSA-N"  # testosterone's own InChIKey
+    assert flat.skeleton_key == with_stereo.skeleton_key
+    assert "CCC4=CC(=O)" in with_stereo.smiles  # the 4-en-3-one, not the 5-en-3-one
+
+
+def test_a_stereocentre_next_to_a_carboxylic_acid_keeps_its_mark():
+    # the enol of the acid erases the ring's cis/trans marks; of the tied copies the marked one stays
+    assert "@" in standardize_text("NC[C@H]1CC[C@@H](CC1)C(O)=O").smiles  # tranexamic acid
+
+
+def test_every_listed_substance_drawn_flat_has_the_skeleton_of_its_listing():
+    from chem.library import bundled_substances
+
+    listed = {
+        s.smiles
+        for s in bundled_substances()
+        if s.smiles and s.status in ("controlled", "precursor") and ("@" in s.smiles or "/" in s.smiles)
+    }
+    assert len(listed) > 80  # 109 today, anabolic steroids among them
+    differ = []
+    for smiles in sorted(listed):
+        drawn = standardize_text(smiles)
+        flat_input = Chem.MolFromSmiles(smiles)
+        Chem.RemoveStereochemistry(flat_input)
+        if standardize_text(Chem.MolToSmiles(flat_input)).skeleton_key != drawn.skeleton_key:
+            differ.append(smiles)
+    assert not differ, differ[:5]
+
+
 def test_atom_indices_follow_the_standardized_smiles():
     s = standardize_text("c1ccccc1CC(N)C.Cl")
     assert [a.GetSymbol() for a in s.mol.GetAtoms()][:3] == ["C", "C", "N"]
