@@ -192,10 +192,14 @@ def _identities(std: Standardized, library: ReferenceLibrary, warnings: list[str
     }
     found = [_Identity(s, "listed") for s in exact if s.status != "excepted"]
     query_has_stereo = std.has_stereo
-    if not query_has_stereo and any(s.status in ("controlled", "precursor") for s in exact):
-        return found  # flat amfetamine is amfetamine: no need to list every enantiomer too
+    # flat amfetamine is amfetamine: no need to list every listed enantiomer too; but a medicine listed
+    # nowhere, drawn with its stereo (butorphanol: listed flat by the US CSA, a DrugCentral medicine
+    # with stereo), still says the structure is that medicine
+    medicines_only = not query_has_stereo and any(s.status in ("controlled", "precursor") for s in exact)
     for substance in related:
         if substance in exact or substance.status == "excepted":
+            continue
+        if medicines_only and substance.status != "known":
             continue
         if any((c.instrument, c.schedule) in excepted_schedules for c in substance.controls):
             continue

@@ -349,3 +349,14 @@ def test_an_anabolic_steroid_drawn_without_stereo_is_recognised(library):
     assert any("no stereochemistry" in w for w in result["warnings"])
     # under the UN conventions alone it is the known medicine
     assert verdict(library, "CC12CCC3C(CCC4=CC(=O)CCC34C)C1CCC2O")["verdict"] == "known"
+
+
+def test_a_medicine_listed_flat_by_a_national_law_drawn_flat_is_still_the_medicine(library):
+    """The US CSA lists butorphanol without stereo; DrugCentral has the medicine with its stereo."""
+    flat = "Oc1ccc2c(c1)C13CCCCC1(O)C(C2)N(CC1CCC1)CC3"
+    under_un = verdict(library, flat)
+    assert under_un["verdict"] == "known"  # not an analog for being controlled in other countries
+    assert {m["basis"] for m in under_un["matches"] if m["kind"] == "identity"} == {"listed", "isomer"}
+    under_us = verdict(library, flat, jurisdiction="US")
+    assert under_us["verdict"] == "controlled"
+    assert any("1308.14" in c["instrument"] for c in under_us["controls"])
