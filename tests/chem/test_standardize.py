@@ -109,6 +109,27 @@ def test_every_listed_substance_drawn_flat_has_the_skeleton_of_its_listing():
     assert not differ, differ[:5]
 
 
+def test_every_listed_substance_drawn_as_another_tautomer_has_the_skeleton_of_its_listing():
+    """An enol or imine drawing of a listed drug (a lab's library spectrum may carry one) still finds it."""
+    from chem.library import bundled_substances
+    from chem.standardize import _tautomer_enumerator
+
+    enumerator = _tautomer_enumerator()
+    listed = sorted({s.smiles for s in bundled_substances() if s.smiles and s.status in ("controlled", "precursor")})
+    tried, differ = 0, []
+    for smiles in listed:
+        drawn = Chem.MolFromSmiles(smiles)
+        listing = standardize_text(smiles)
+        others = [Chem.MolToSmiles(t) for t in enumerator.Enumerate(drawn)]
+        others = [t for t in others if t != listing.smiles][:2]
+        for other in others:
+            tried += 1
+            if standardize_text(other).skeleton_key != listing.skeleton_key:
+                differ.append((smiles, other))
+    assert tried > 300
+    assert not differ, differ[:5]
+
+
 def test_atom_indices_follow_the_standardized_smiles():
     s = standardize_text("c1ccccc1CC(N)C.Cl")
     assert [a.GetSymbol() for a in s.mol.GetAtoms()][:3] == ["C", "C", "N"]
