@@ -235,7 +235,8 @@ def canonical_tautomer(mol: Chem.Mol) -> Chem.Mol:
     else:
         tautomers = list(found)
         scores = [rdMolStandardize.TautomerEnumerator.ScoreTautomer(t) for t in tautomers]
-        tied = [t for t, score in zip(tautomers, scores, strict=True) if score == max(scores, default=0)]
+        best = max(scores, default=0)
+        tied = [t for t, score in zip(tautomers, scores, strict=True) if score == best]
         if not tied:
             return _tautomer_enumerator().Canonicalize(mol)
         # a stereocentre passed through an enol comes back unmarked: of one constitution, keep the marked copy
