@@ -257,7 +257,6 @@ def run(database: str, seconds: float, clients: int) -> dict[str, float]:
         "p95": p95,
         "server_cpu": cpu["server"] * per,
         "database_cpu": cpu["database"] * per,
-        "generator_cpu": cpu["generator"] * per,
     }
 
 
