@@ -41,6 +41,8 @@ def test_public_pages_and_the_identify_form(browser, client, actors, settings):
         verdicts = [e.text for e in badges]
         assert verdicts == ["controlada", "análogo", "error"]  # the language chosen above holds
         assert "(listada)" in browser.find_element(By.ID, "results").text  # how the listing reaches it, in Spanish
+        # an identity says how it reaches the structure too (two entries of one name stay apart)
+        assert "identidad: isotonitazene (listada)" in browser.find_element(By.ID, "results").text
         assert len(browser.find_elements(By.CSS_SELECTOR, "#results svg")) == 2
 
         assert offsite_requests(browser) == []
