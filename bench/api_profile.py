@@ -47,6 +47,37 @@ def _label(statement: str) -> str:
     return f"{verb.group(1)} {verb.group(2).split()[0]}"
 
 
+def _schedstat_ns(pid: int) -> int:
+    """Nanoseconds a process has run on a CPU (Linux /proc/PID/schedstat; 0 where unreadable)."""
+    try:
+        return int(open(f"/proc/{pid}/schedstat").read().split()[0])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _backend_ns(connection) -> int:
+    """CPU nanoseconds so far of the PostgreSQL backend behind a connection (0 for SQLite)."""
+    info = getattr(connection.connection.dbapi_connection, "info", None)
+    pid = getattr(info, "backend_pid", None)
+    return _schedstat_ns(pid) if pid else 0
+
+
+def _backend_pids(url: str) -> list[int]:
+    """The backends connected to this database (the server's pool, autovacuum) but not this query's."""
+    if not url.startswith("postgresql"):
+        return []
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return list(
+                connection.execute(
+                    text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                ).scalars()
+            )
+    finally:
+        engine.dispose()
+
+
 def _body(mixture: list[str]) -> dict:
     return {
         "external_ref": f"profile-{uuid.uuid4().hex}",
@@ -149,16 +180,19 @@ def run(database: str, warm: int, requests: int, profile: bool, parts: bool = Fa
         api.service.submit = profiled_submit
         counts: Counter[str] = Counter()
         seconds: Counter[str] = Counter()
+        backend: Counter[str] = Counter()
 
         @event.listens_for(engine_for(url), "before_cursor_execute")
         def _started(connection, cursor, statement, parameters, context, executemany):
             connection.info["statement_started"] = time.perf_counter()
+            connection.info["backend_started"] = _backend_ns(connection)
 
         @event.listens_for(engine_for(url), "after_cursor_execute")
         def _done(connection, cursor, statement, parameters, context, executemany):
             label = _label(statement)
             counts[label] += 1
             seconds[label] += time.perf_counter() - connection.info["statement_started"]
+            backend[label] += _backend_ns(connection) - connection.info["backend_started"]
 
         pool = mixtures(2000)
         with TestClient(app) as client:
@@ -170,7 +204,10 @@ def run(database: str, warm: int, requests: int, profile: bool, parts: bool = Fa
                 )
             counts.clear()
             seconds.clear()
+            backend.clear()
             part_cpu.clear()
+            backends = _backend_pids(url)
+            backend_before = sum(_schedstat_ns(pid) for pid in backends)
             measuring = True
             started, cpu, client_cpu = time.perf_counter(), time.process_time(), time.thread_time()
             for i in range(warm, warm + requests):
@@ -178,6 +215,7 @@ def run(database: str, warm: int, requests: int, profile: bool, parts: bool = Fa
                 assert response.status_code == 201, response.text
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
             client_cpu = time.thread_time() - client_cpu
+            backend_total = sum(_schedstat_ns(pid) for pid in _backend_pids(url)) - backend_before
         api.service.submit = submit
         engine_for(url).dispose()
     finally:
@@ -190,8 +228,15 @@ def run(database: str, warm: int, requests: int, profile: bool, parts: bool = Fa
         f"{sum(counts.values()) / requests:.2f} SQL statements per detection "
         f"({sum(seconds.values()) / requests * 1000:.1f} ms in them)"
     )
+    if database == "postgresql":
+        print(
+            f"PostgreSQL CPU: {backend_total / requests / 1e6:.2f} ms per detection, "
+            f"{sum(backend.values()) / requests / 1e6:.2f} ms of it while a statement ran "
+            "(the rest: commits, and autovacuum); per statement:"
+        )
     for label, count in counts.most_common():
-        print(f"  {count / requests:6.2f}  {seconds[label] / requests * 1000:6.2f} ms  {label}")
+        cpu_in_database = f"  {backend[label] / requests / 1e6:6.2f} ms CPU" if database == "postgresql" else ""
+        print(f"  {count / requests:6.2f}  {seconds[label] / requests * 1000:6.2f} ms{cpu_in_database}  {label}")
     if parts:
         # the test client's own thread is the load generator: what is left is the server side
         server = cpu - client_cpu
