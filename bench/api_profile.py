@@ -36,14 +36,15 @@ from bench.api_load import mixtures, prepare
 
 
 def _label(statement: str) -> str:
-    """``SELECT detection``, ``INSERT INTO audit_log``: the verb and the first table."""
+    """``SELECT detection``, ``INSERT INTO audit_log``: the verb and the first table; a SELECT with the
+    start of what it selects (two queries of one table differ there)."""
     flat = " ".join(statement.split())
     verb = re.match(r"(SELECT|INSERT INTO|UPDATE|DELETE FROM)\s+(.*)", flat)
     if verb is None:
         return flat[:40]
     if verb.group(1) == "SELECT":
         table = re.search(r" FROM (\w+)", flat)
-        return "SELECT " + (table.group(1) if table else flat[:40])
+        return f"SELECT {table.group(1) if table else flat[:40]}: {flat[7:47]}"
     return f"{verb.group(1)} {verb.group(2).split()[0]}"
 
 
@@ -71,7 +72,9 @@ def _backend_pids(url: str) -> list[int]:
         with engine.connect() as connection:
             return list(
                 connection.execute(
-                    text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                    text(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
                 ).scalars()
             )
     finally:
@@ -101,7 +104,7 @@ PARTS = [
     ("ews.services.alerting", "Alerting", "raise_alert", "alert rules: raise or merge an alert"),
     ("ews.services.links", "Linker", "__call__", "linking"),
     ("ews.services.links", None, "candidates", "linking: candidates query"),
-    ("ews.services.links", None, "candidate_profile", "linking: candidate profiles"),
+    ("ews.services.links", None, "_profiles_of", "linking: candidate profiles not kept"),
     ("chem.profiles", None, "may_link", "linking: may_link"),
     ("chem.profiles", None, "compare", "linking: compare"),
     ("ews.services.links", "Linker", "_cluster", "linking: keeping the cluster"),

@@ -194,6 +194,7 @@ class DetectionComponent(SQLModel, table=True):
             "detection_created_at",
             "detection_id",
             postgresql_where=text(MAIN_ROLE_SQL),
+            postgresql_include=["profile_stamp"],  # the candidates query never visits the table
             sqlite_where=text(MAIN_ROLE_SQL),
         ),
     )
@@ -201,6 +202,11 @@ class DetectionComponent(SQLModel, table=True):
     detection_id: str = Field(foreign_key="detection.id", index=True, max_length=32)
     detection_created_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=False))
     """Its detection's created_at, copied (it never changes) so that the index above can order by it."""
+    profile_stamp: str | None = Field(default=None, max_length=32)
+    """None as stored; a new random value on every row of the detection whenever anything a linking profile
+    is made of changes (the columns of PROFILE_COLUMNS, the detection's appearance). Set by database
+    triggers (migration 0015), not by the application: a process keeps the profiles of candidates it has
+    made under their stamp, and no writer can forget to invalidate them."""
     position: int = 0
     name: str | None = Field(default=None, max_length=300)
     input_format: str = Field(default="smiles", max_length=16)

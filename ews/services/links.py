@@ -17,11 +17,10 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from sqlalchemy import Select, Text, and_, bindparam, case, cast, func, or_, true, union_all, update
+from sqlalchemy import Select, Text, bindparam, case, cast, func, or_, union_all, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from alerts.rules import ClusterFacts, linked_cluster
@@ -119,138 +118,113 @@ def _names(components: Iterable[DetectionComponent]) -> dict[str, str]:
     return {c.skeleton_key: c.substance_name or c.name or c.formula for c in components}
 
 
-def candidates(session: Session, detection: Detection, keys: set[str]) -> list[tuple[str, str, list[Any]]]:
-    """The most recent other detections with one of these substances as a main component that could
-    make a profile worth comparing: (id, appearance as JSON text, profile columns of every component),
-    newest first, in one query.
+def candidates(session: Session, detection: Detection, keys: set[str]) -> list[tuple[str, Profile]]:
+    """The most recent other detections with one of these substances as a main component whose profile
+    has the features a link needs: (id, profile), newest first.
 
     Per substance, the newest ids are read off ``ix_component_main_recent`` in order and the scan
-    stops after MAX_CANDIDATES: the cost does not grow with the substance's history. Only the columns a
-    profile is made of are read, not the match evidence, which is large. Of those MAX_CANDIDATES, the
-    database leaves out the ones :func:`could_link` says cannot have the features a link needs (which
-    set is compared does not change: the bound is applied after the limit)."""
-    statement = _candidates_statement(session.get_bind().dialect.name, len(keys))
+    stops after MAX_CANDIDATES: the cost does not grow with the substance's history. That index holds
+    each row's ``profile_stamp``, so the first query reads no table row at all; the profiles are kept
+    per process under their stamp (see :func:`_profiles_of`), and only the candidates this process has
+    not made a profile of, or whose stamp changed since, are read: usually the few stored since the
+    last detection of the substance."""
     parameters: dict[str, Any] = {f"key_{i}": key for i, key in enumerate(sorted(keys))}
     parameters["detection_id"] = detection.id
-    found: dict[str, tuple[str, str, list[Any]]] = {}
-    # Core rows through the session's connection: the ORM's result machinery is not needed for columns
-    for row in session.connection().execute(statement, parameters):
-        entry = found.get(row.id)
-        if entry is None:
-            entry = found[row.id] = (row.id, row.appearance, [])
-        entry[2].append(row)
-    return list(found.values())
+    connection = session.connection()
+    recent = connection.execute(_candidates_statement(len(keys)), parameters).all()
+    made: dict[str, Profile | None] = {}
+    missing: list[str] = []
+    with _profiles_lock:
+        for row in recent:
+            cached = _profiles.pop(row.id, None)
+            if cached is not None and cached[0] == row.stamp:
+                _profiles[row.id] = cached  # most recently used last
+                made[row.id] = cached[1]
+            else:
+                missing.append(row.id)
+    if missing:
+        made.update(_profiles_of(connection, missing))
+    return [(row.id, profile) for row in recent if (profile := made.get(row.id)) is not None]
 
 
-NO_TRAITS = ("{}", "null")
-"""The JSON texts of an appearance without any physical trait (what a detection without one stores)."""
+def _profiles_of(connection: Any, ids: list[str]) -> dict[str, Profile | None]:
+    """Make the profiles of these detections from their rows, and keep them under the stamp read with
+    the rows (one snapshot: a stamp never names other rows than the ones its profile was made of).
 
-
-def could_link(parts: Any, appearance: Any) -> Any:
-    """The SQL condition, over a candidate's number of components and its appearance's JSON text, that
-    it may have the :data:`chem.profiles.MIN_FEATURES` features compare() needs: enough components
-    besides one main one, or any appearance at all (its traits are counted in Python, by
-    :func:`candidate_profile`). Never false for a candidate whose profile could be compared."""
-    return or_(
-        parts - 1 >= profiles.MIN_FEATURES,
-        and_(appearance.is_not(None), *(appearance != text for text in NO_TRAITS)),
-    )
+    None for a detection that cannot make the features a link needs (a third of all candidates), left
+    unmade; a detection whose rows are gone is left out."""
+    rows_of: dict[str, list[Any]] = {}
+    for row in connection.execute(_profile_rows_statement(), {"ids": ids}):
+        rows_of.setdefault(row.id, []).append(row)
+    made: dict[str, Profile | None] = {}
+    for detection_id, rows in rows_of.items():
+        traits = json.loads(rows[0].appearance) if rows[0].appearance else None
+        made[detection_id] = (
+            _profile(traits, rows) if _most_features(traits, rows) >= profiles.MIN_FEATURES else None
+        )
+    with _profiles_lock:
+        for detection_id, profile in made.items():
+            _profiles.pop(detection_id, None)
+            _profiles[detection_id] = (rows_of[detection_id][0].stamp, profile)
+        while len(_profiles) > PROFILE_CACHE_SIZE:
+            del _profiles[next(iter(_profiles))]
+    return made
 
 
 @lru_cache(maxsize=16)
-def _candidates_statement(dialect: str, key_count: int) -> Select:
+def _candidates_statement(key_count: int) -> Select:
     """The candidates query for ``key_count`` substances, built once per process (its values are bound
-    parameters ``key_0``..., ``detection_id``): building and caching a statement of this size costs more
-    CPU than PostgreSQL spends running it."""
+    parameters ``key_0``..., ``detection_id``): ids, creation times and profile stamps, newest first."""
     component = DetectionComponent
     created, detection_id = col(component.detection_created_at), col(component.detection_id)
-    per_key = [
-        sa_select(detection_id.label("id"), created.label("created_at"))
-        .distinct()
+    stamp = col(component.profile_stamp)
+    per_key: list[Any] = [
+        # grouped, not DISTINCT: grouping by the index's order needs no sort, so the scan stops at the limit
+        sa_select(detection_id.label("id"), created.label("created_at"), func.max(stamp).label("stamp"))
         .where(
             col(component.skeleton_key) == bindparam(f"key_{i}"),
             or_(col(component.role) == "active", col(component.role).is_(None)),
             detection_id != bindparam("detection_id"),
         )
+        .group_by(created, detection_id)
         .order_by(created.desc(), detection_id.desc())
         .limit(MAX_CANDIDATES)
-        .subquery()
         for i in range(key_count)
     ]
     if len(per_key) == 1:
-        recent = per_key[0]
-    else:
-        # a detection with two of the substances comes up once per substance
-        either = union_all(*(sa_select(key.c.id, key.c.created_at) for key in per_key)).subquery()
-        recent = (
-            sa_select(either.c.id, either.c.created_at)
-            .distinct()
-            .order_by(either.c.created_at.desc(), either.c.id.desc())
-            .limit(MAX_CANDIDATES)
-            .subquery()
-        )
-    # the appearance as its JSON text: decoded once per detection when its profile is made, not per row
-    appearance = sa_select(cast(col(Detection.appearance), Text).label("appearance")).where(
-        col(Detection.id) == recent.c.id
+        return per_key[0]
+    # a detection with two of the substances comes up once per substance (with one stamp: every row of a
+    # detection is given the same one, in one statement)
+    either = union_all(*(key.subquery().select() for key in per_key)).subquery()
+    return (
+        sa_select(either.c.id, either.c.created_at, either.c.stamp)
+        .distinct()
+        .order_by(either.c.created_at.desc(), either.c.id.desc())
+        .limit(MAX_CANDIDATES)
     )
-    # each candidate's number of components, counted off the index on detection_id
-    counted = aliased(DetectionComponent)
-    parts = (
-        sa_select(func.count())
-        .select_from(counted)
-        .where(col(counted.detection_id) == recent.c.id)
-        .correlate(recent)
-        .scalar_subquery()
-    )
-    if dialect == "postgresql":
-        # looked up by primary key for each of the ids: as a plain join PostgreSQL often hashes every detection
-        detail = appearance.limit(1).lateral()
-        query = (
-            sa_select(recent.c.id, detail.c.appearance, *PROFILE_COLUMNS[1:])
-            .select_from(recent)
-            .join(detail, true())
-            .where(could_link(parts, detail.c.appearance))
+
+
+@lru_cache(maxsize=1)
+def _profile_rows_statement() -> Select:
+    """The rows profiles are made of, for detections given as the bound list ``ids``: each component's
+    profile columns with its stamp, and the appearance as its JSON text (decoded once per detection)."""
+    return (
+        sa_select(
+            col(DetectionComponent.detection_id).label("id"),
+            col(DetectionComponent.profile_stamp).label("stamp"),
+            cast(col(Detection.appearance), Text).label("appearance"),
+            *PROFILE_COLUMNS[1:],
         )
-    else:
-        text = appearance.scalar_subquery()
-        query = (
-            sa_select(recent.c.id, text.label("appearance"), *PROFILE_COLUMNS[1:])
-            .select_from(recent)
-            .where(could_link(parts, text))
-        )
-    return query.join(DetectionComponent, col(DetectionComponent.detection_id) == recent.c.id).order_by(
-        recent.c.created_at.desc(), recent.c.id.desc(), col(DetectionComponent.position)
+        .join(Detection, col(Detection.id) == DetectionComponent.detection_id)
+        .where(col(DetectionComponent.detection_id).in_(bindparam("ids", expanding=True)))
+        .order_by(col(DetectionComponent.detection_id), col(DetectionComponent.position))
     )
 
 
 PROFILE_CACHE_SIZE = 20 * MAX_CANDIDATES
 """Candidate profiles kept per process: a new detection is compared with the same recent ones as the last."""
-_profiles: dict[str, tuple[tuple[Any, ...], Profile | None]] = {}
+_profiles: dict[str, tuple[str | None, Profile | None]] = {}
 _profiles_lock = threading.Lock()
-
-
-def candidate_profile(detection_id: str, appearance: str, rows: list[Any]) -> Profile | None:
-    """The profile of a candidate (None when it cannot make the features a link needs), made once per
-    process while what it is made of stays the same.
-
-    The cache is keyed by the detection id and checked against what was just read: the appearance's
-    JSON text and every profile column of every component, verdict included. When re-identification
-    changes a stored component's verdict (or anything else the profile reads), the key differs and
-    the profile is made again; nothing has to remember to invalidate it."""
-    key = (appearance, *rows)
-    with _profiles_lock:
-        cached = _profiles.pop(detection_id, None)
-        if cached is not None and cached[0] == key:
-            _profiles[detection_id] = cached  # most recently used last
-            return cached[1]
-    traits = json.loads(appearance) if appearance else None
-    # compare() refuses a profile short of MIN_FEATURES: a third of all candidates, skipped unmade
-    profile = _profile(traits, rows) if _most_features(traits, rows) >= profiles.MIN_FEATURES else None
-    with _profiles_lock:
-        _profiles[detection_id] = (key, profile)
-        while len(_profiles) > PROFILE_CACHE_SIZE:
-            del _profiles[next(iter(_profiles))]
-    return profile
 
 
 def _store_links(session: Session, links: list[dict[str, Any]]) -> None:
@@ -343,11 +317,10 @@ class Linker:
         linked: list[str] = []
         links: list[dict[str, Any]] = []
         now = utcnow()
-        for other_id, appearance, other_components in candidates(session, detection, main):
-            if not any(is_main(c) and c.skeleton_key in main for c in other_components):
-                continue
-            other = candidate_profile(other_id, appearance, other_components)
-            if other is None or not profiles.may_link(profile, other):
+        for other_id, other in candidates(session, detection, main):
+            if not other.actives & main:
+                continue  # its main component is not among this one's (another main one was found)
+            if not profiles.may_link(profile, other):
                 continue  # compare() would score it below the threshold: most candidates
             link = profiles.compare(profile, other)
             if not link.linked:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from sqlmodel import Session, select
 
@@ -522,10 +520,12 @@ def test_the_candidate_shortcut_never_skips_a_profile_that_could_link():
 
 
 def test_a_cached_candidate_profile_is_made_anew_when_a_verdict_changes(client, actors, settings):
-    """Candidate profiles are cached per process; re-identification rewriting a stored component's
-    verdict (here: caffeine, reported without a role, becomes controlled) changes the profile read next."""
+    """Candidate profiles are kept per process under the stamp a database trigger gives every row of a
+    detection. Re-identification rewriting a stored component's verdict (here: caffeine, reported without
+    a role, becomes controlled) restamps the detection, and the profile read next is made anew; so does
+    a changed appearance."""
     from ews.models import Detection, DetectionComponent
-    from ews.services.links import _profile, candidate_profile, candidates
+    from ews.services.links import _components_by_detection, candidates, profile_of
 
     body = tablet("CACHE-1", "CO", BATCH_A)
     body["components"][1].pop("role")  # caffeine without a role: an adulterant while its verdict is "known"
@@ -533,42 +533,55 @@ def test_a_cached_candidate_profile_is_made_anew_when_a_verdict_changes(client, 
     engine = engine_for(settings.database_url)
     newcomer = Detection(organisation_id=actors["lab_co"].organisation_id, country="CO")
 
-    def profile_now():
-        with Session(engine) as session:
-            mdma = session.exec(
-                select(DetectionComponent).where(
-                    DetectionComponent.detection_id == created["id"], DetectionComponent.position == 0
-                )
-            ).one()
-            (found,) = [c for c in candidates(session, newcomer, {mdma.skeleton_key}) if c[0] == created["id"]]
-        return found, candidate_profile(*found)
-
-    found, first = profile_now()
-    roles = {c.key: c.role for c in first.components}
-    caffeine_key = found[2][1].skeleton_key
-    assert roles[caffeine_key] == "adulterant"
-    assert profile_now()[1] is first  # unchanged rows: the cached profile
-
-    with Session(engine) as session:  # what reidentify._apply writes when the library changes
-        caffeine = session.exec(
+    def component(session, position):
+        return session.exec(
             select(DetectionComponent).where(
-                DetectionComponent.detection_id == created["id"], DetectionComponent.position == 1
+                DetectionComponent.detection_id == created["id"], DetectionComponent.position == position
             )
         ).one()
+
+    def profile_now():
+        with Session(engine) as session:
+            mdma_key = component(session, 0).skeleton_key
+            (profile,) = [p for i, p in candidates(session, newcomer, {mdma_key}) if i == created["id"]]
+        return profile
+
+    def made_afresh():
+        with Session(engine) as session:
+            detection = session.get(Detection, created["id"])
+            return profile_of(detection, _components_by_detection(session, [created["id"]])[created["id"]])
+
+    with Session(engine) as session:
+        caffeine_key = component(session, 1).skeleton_key
+    first = profile_now()
+    assert {c.key: c.role for c in first.components}[caffeine_key] == "adulterant"
+    assert profile_now() is first  # the same stamp: the kept profile
+
+    with Session(engine) as session:  # what reidentify._apply writes when the library changes
+        caffeine = component(session, 1)
         assert caffeine.verdict == "known"
         caffeine.verdict = "controlled"
         session.add(caffeine)
         session.commit()
-
-    found, second = profile_now()
+    second = profile_now()
     assert second is not first
     assert {c.key: c.role for c in second.components}[caffeine_key] == "active"
-    assert second == _profile(json.loads(found[1]), found[2])
+    assert second == made_afresh()
+    assert profile_now() is second
+
+    with Session(engine) as session:
+        detection = session.get(Detection, created["id"])
+        detection.appearance = {**detection.appearance, "colour": "green"}
+        session.add(detection)
+        session.commit()
+    third = profile_now()
+    assert third.appearance.colour == "green" and second.appearance.colour != "green"
+    assert third == made_afresh()
 
 
 def test_the_candidates_query_never_leaves_out_a_seizure_the_full_comparison_links(client, actors, settings):
     """The candidates query leaves out, in the database, detections that cannot have the features a link
-    needs (links.could_link). Over many generated seizures of a few recipes (real structures, random
+    needs (links._most_features). Over many generated seizures of a few recipes (real structures, random
     roles, amounts, traits and packaging), every pair that compare() links when every stored detection is
     compared with every other is still among the candidates; and the filter does leave some out."""
     import random
