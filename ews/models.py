@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, event, select, text
@@ -197,11 +197,26 @@ class DetectionComponent(SQLModel, table=True):
             postgresql_include=["profile_stamp"],  # the candidates query never visits the table
             sqlite_where=text(MAIN_ROLE_SQL),
         ),
+        # the alert rules' history of a substance: seen before, seen in this country, how often in this
+        # region since a date; counted off the index alone, not by visiting the country's detections
+        Index(
+            "ix_component_substance_place",
+            "skeleton_key",
+            "detection_country",
+            "detection_region",
+            "seen_on",
+            "detection_id",
+        ),
     )
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     detection_id: str = Field(foreign_key="detection.id", index=True, max_length=32)
     detection_created_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=False))
     """Its detection's created_at, copied (it never changes) so that the index above can order by it."""
+    detection_country: str | None = Field(default=None, max_length=2)
+    detection_region: str | None = Field(default=None, max_length=200)
+    seen_on: date | None = None
+    """Its detection's country, region and day (seized on, else the day it was reported, in UTC), copied
+    like detection_created_at (they never change): see :func:`detection_copies`."""
     profile_stamp: str | None = Field(default=None, max_length=32)
     """None as stored; a new random value on every row of the detection whenever anything a linking profile
     is made of changes (the columns of PROFILE_COLUMNS, the detection's appearance). Set by database
@@ -545,13 +560,31 @@ class RateWindow(SQLModel, table=True):
     count: int = 0
 
 
+def detection_copies(detection: Detection) -> dict[str, Any]:
+    """What a component keeps of its detection, so that the indexes linking and the alert rules read
+    need no join (none of it changes once stored)."""
+    return _copies(detection.created_at, detection.country, detection.region, detection.seized_on)
+
+
+def _copies(created_at: datetime, country: str, region: str | None, seized_on: date | None) -> dict[str, Any]:
+    return {
+        "detection_created_at": created_at,
+        "detection_country": country,
+        "detection_region": region,
+        "seen_on": seized_on or created_at.astimezone(UTC).date(),
+    }
+
+
 @event.listens_for(DetectionComponent, "before_insert")
-def _copy_detection_created_at(mapper: Any, connection: Any, component: DetectionComponent) -> None:
-    """A component added through the session without its detection's created_at gets it here
-    (Core inserts, such as the submission's, set it themselves)."""
-    if component.detection_created_at is None:
-        component.detection_created_at = connection.scalar(
-            select(Detection.__table__.c.created_at).where(  # type: ignore[attr-defined]
-                Detection.__table__.c.id == component.detection_id  # type: ignore[attr-defined]
+def _copy_detection_fields(mapper: Any, connection: Any, component: DetectionComponent) -> None:
+    """A component added through the session without its detection's copies gets them here (Core
+    inserts, such as the submission's, set them themselves)."""
+    if component.detection_created_at is None or component.detection_country is None:
+        table = Detection.__table__  # type: ignore[attr-defined]
+        row = connection.execute(
+            select(table.c.created_at, table.c.country, table.c.region, table.c.seized_on).where(
+                table.c.id == component.detection_id
             )
-        )
+        ).one()
+        for name, value in _copies(*row).items():
+            setattr(component, name, value)

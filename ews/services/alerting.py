@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from functools import cache
 
-from sqlalchemy import Engine, and_, bindparam, func, or_
+from sqlalchemy import Engine, bindparam, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -67,31 +67,30 @@ SETTLE_SECONDS = 10.0  # a material change waits this long (or the interval, if 
 
 
 def _others():
-    """The other components of the substance (bound parameters ``skeleton``, ``detection_id``)."""
-    return (
-        select(DetectionComponent.id)
-        .join(Detection, col(Detection.id) == DetectionComponent.detection_id)
-        .where(DetectionComponent.skeleton_key == bindparam("skeleton"), Detection.id != bindparam("detection_id"))
+    """The other components of the substance (bound parameters ``skeleton``, ``detection_id``), read
+    off ``ix_component_substance_place`` alone."""
+    return select(DetectionComponent.id).where(
+        DetectionComponent.skeleton_key == bindparam("skeleton"),
+        col(DetectionComponent.detection_id) != bindparam("detection_id"),
     )
 
 
 def _recent_in_region(regional: bool):
     """The number of detections of the substance in a region within the window (a query; bound
-    parameters ``skeleton``, ``country``, ``region`` when ``regional`` (else the region is none),
-    ``start`` and ``start_at``)."""
-    region = col(Detection.region) == bindparam("region") if regional else col(Detection.region).is_(None)
-    return (
-        select(func.count(func.distinct(Detection.id)))
-        .join(DetectionComponent, col(DetectionComponent.detection_id) == Detection.id)
-        .where(
-            DetectionComponent.skeleton_key == bindparam("skeleton"),
-            Detection.country == bindparam("country"),
-            region,
-            or_(
-                and_(col(Detection.seized_on).is_not(None), col(Detection.seized_on) >= bindparam("start")),
-                and_(col(Detection.seized_on).is_(None), col(Detection.created_at) >= bindparam("start_at")),
-            ),
-        )
+    parameters ``skeleton``, ``country``, ``region`` when ``regional`` (else the region is none) and
+    ``start``). A range of ``ix_component_substance_place``: the components keep their detection's
+    place and day (seized on, else reported), so the count does not visit the country's detections."""
+    component = DetectionComponent
+    region = (
+        col(component.detection_region) == bindparam("region")
+        if regional
+        else col(component.detection_region).is_(None)
+    )
+    return select(func.count(func.distinct(component.detection_id))).where(
+        component.skeleton_key == bindparam("skeleton"),
+        col(component.detection_country) == bindparam("country"),
+        region,
+        col(component.seen_on) >= bindparam("start"),
     )
 
 
@@ -102,7 +101,7 @@ def _history_statement(regional: bool):
     others = _others()
     return sa_select(
         others.exists(),
-        others.where(Detection.country == bindparam("country")).exists(),
+        others.where(col(DetectionComponent.detection_country) == bindparam("country")).exists(),
         _recent_in_region(regional).scalar_subquery(),
     )
 
@@ -117,7 +116,6 @@ def history(session: Session, skeleton: str, detection: Detection, window_days: 
         "detection_id": detection.id,
         "country": detection.country,
         "start": start,
-        "start_at": datetime(start.year, start.month, start.day, tzinfo=detection.created_at.tzinfo),
     }
     if detection.region is not None:
         parameters["region"] = detection.region

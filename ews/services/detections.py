@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from ews.audit import audit_entry
 from ews.auth import Principal
 from ews.db import construct, insert_new, reader_of, session_scope
-from ews.models import Alert, Detection, DetectionComponent
+from ews.models import Alert, Detection, DetectionComponent, detection_copies
 from ews.problems import Problem, field_error, invalid, not_found
 from ews.schemas import DetectionIn
 from ews.services.identify import Identifier
@@ -164,9 +164,11 @@ def submit(
         notes=payload.notes,
         appearance=sample.appearance.model_dump(exclude_none=True) if sample.appearance else {},
     )
+    copies = detection_copies(detection)
     for component in components:
         component.detection_id = detection.id
-        component.detection_created_at = detection.created_at
+        for name, value in copies.items():
+            setattr(component, name, value)
     try:
         with session_scope(engine) as session:
             # Core inserts, not the unit of work: these rows are new and complete, nothing to track

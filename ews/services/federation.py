@@ -23,7 +23,7 @@ from ews.config import Settings
 from ews.db import reader_of, session_scope, utcnow
 from ews.keyring import keyring_for
 from ews.metrics import FEDERATION_PULLS, FEDERATION_REFUSED
-from ews.models import Alert, Detection, DetectionComponent, Organisation, Peer
+from ews.models import Alert, Detection, DetectionComponent, Organisation, Peer, detection_copies
 from ews.schemas import COMPONENT_ROLES
 from ews.services.alerting import Alerting
 from ews.services.dispatch import worker_id
@@ -470,7 +470,7 @@ class Federation:
             identity = next((m for m in result["matches"] if m["kind"] == "identity"), None)
             row = DetectionComponent(
                 detection_id=detection.id,
-                detection_created_at=detection.created_at,
+                **detection_copies(detection),
                 position=position,
                 name=component.get("name"),
                 input_format="smiles",

@@ -320,3 +320,67 @@ def test_the_alert_api_lists_and_shows_cap(client, actors, settings):
     assert b"<severity>Extreme</severity>" in cap.content
     with Session(engine_for(settings.database_url)) as session:
         assert session.exec(select(func.count()).select_from(AlertVersion)).one() == 1
+
+
+def test_the_substance_history_read_off_the_components_is_the_history_of_the_detections(database_url):
+    """history() counts off the place and day each component keeps of its detection. Over generated
+    detections (three substances, two countries, regions and none, dated and undated ones reported
+    either side of midnight UTC, a window edge on both sides), every answer equals the definition
+    over the detections themselves: seen before, seen in the country, detections in the region
+    (or with no region) since the window's start, by seizure date, else by the UTC day reported."""
+    import random
+    from datetime import UTC, date, datetime
+
+    from ews.models import Detection, DetectionComponent, Organisation
+    from ews.services.alerting import history
+
+    rng = random.Random(5)
+    engine = engine_for(database_url)
+    window = 30
+    with session_scope(engine) as session:
+        lab = Organisation(name="history lab", kind="lab", country="CO")
+        session.add(lab)
+        session.flush()
+        detections = []
+        for number in range(80):
+            reported = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(
+                days=rng.randrange(-45, 10), hours=rng.choice([0, 1, 23]), minutes=rng.choice([0, 59])
+            )
+            detection = Detection(
+                organisation_id=lab.id,
+                external_ref=f"H-{number}",
+                country=rng.choice(["CO", "PE"]),
+                region=rng.choice([None, "Antioquia", "Cusco"]),
+                seized_on=rng.choice([None, reported.date() - timedelta(days=rng.randrange(0, 40))]),
+                created_at=reported,
+            )
+            session.add(detection)
+            session.flush()
+            key = rng.choice(["AAAAAAAAAAAAAA", "BBBBBBBBBBBBBB", "CCCCCCCCCCCCCC"])
+            session.add(
+                DetectionComponent(
+                    detection_id=detection.id, inchikey=f"{key}-X-N", skeleton_key=key, verdict="analog"
+                )
+            )
+            detections.append((detection, key))
+
+    def day(detection: Detection) -> date:
+        return detection.seized_on or detection.created_at.astimezone(UTC).date()
+
+    checked = counted = 0
+    with Session(engine) as session:
+        for detection, key in detections:
+            same = [d for d, k in detections if k == key]
+            start = (detection.seized_on or detection.created_at.date()) - timedelta(days=window)
+            expected = (
+                not any(d.id != detection.id for d in same),
+                not any(d.id != detection.id and d.country == detection.country for d in same),
+                sum(
+                    d.country == detection.country and d.region == detection.region and day(d) >= start
+                    for d in same
+                ),
+            )
+            assert history(session, key, detection, window) == expected, (detection, key)
+            checked += 1
+            counted += expected[2] > 1
+    assert checked == 80 and counted > 10
