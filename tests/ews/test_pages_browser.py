@@ -176,3 +176,28 @@ def test_substance_search_and_page(browser, settings, filled):
         assert not browser.find_elements(By.ID, "substances")
         browser.get(f"{base}/substances?q=diamorphine")
         assert browser.find_element(By.CSS_SELECTOR, "#substances tbody tr a").text == "heroin"
+
+
+def _contrast_on_white(rgb: str) -> float:
+    """WCAG contrast ratio of a CSS ``rgb(r, g, b)`` colour against white."""
+    channels = [int(part) / 255 for part in rgb[rgb.index("(") + 1 : rgb.index(")")].split(",")[:3]]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return 1.05 / (luminance + 0.05)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_api_documents_authorize_button_is_readable(browser, settings):
+    """Swagger UI draws its Authorize button green on white at 2.1:1; ews's stylesheet darkens it to
+    at least 4.5:1. Read from the drawn page, once the button's colour transition is over (axe-core
+    reported it only now and then, as the button faded in)."""
+    with running(create_app(settings)) as base:
+        browser.get(base + "/docs")
+        settle(browser)
+        colour = "return getComputedStyle(document.querySelector('#swagger-ui .btn.authorize')).color;"
+        wait_for(lambda: browser.execute_script("return !!document.querySelector('#swagger-ui .btn.authorize')"))
+        readings: list[float] = []
+        wait_for(
+            lambda: readings.append(_contrast_on_white(browser.execute_script(colour))) or readings[-1] >= 4.5
+        )
+        assert readings[-1] >= 4.5
