@@ -131,20 +131,22 @@ def candidates(session: Session, detection: Detection, keys: set[str]) -> list[t
     parameters: dict[str, Any] = {f"key_{i}": key for i, key in enumerate(sorted(keys))}
     parameters["detection_id"] = detection.id
     connection = session.connection()
+    # plain (id, stamp) tuples: 500 rows a detection, no column with a result type to convert
     recent = connection.execute(_candidates_statement(len(keys)), parameters).all()
     made: dict[str, Profile | None] = {}
     missing: list[str] = []
-    with _profiles_lock:
-        for row in recent:
-            cached = _profiles.pop(row.id, None)
-            if cached is not None and cached[0] == row.stamp:
-                _profiles[row.id] = cached  # most recently used last
-                made[row.id] = cached[1]
-            else:
-                missing.append(row.id)
+    kept = _profiles.get  # a read needs no lock: the dict is only changed under it, and entries are immutable
+    for detection_id, stamp in recent:
+        cached = kept(detection_id)
+        if cached is not None and cached[0] == stamp:
+            made[detection_id] = cached[1]
+        else:
+            missing.append(detection_id)
     if missing:
         made.update(_profiles_of(connection, missing))
-    return [(row.id, profile) for row in recent if (profile := made.get(row.id)) is not None]
+    return [
+        (detection_id, profile) for detection_id, _ in recent if (profile := made.get(detection_id)) is not None
+    ]
 
 
 def _profiles_of(connection: Any, ids: list[str]) -> dict[str, Profile | None]:
@@ -164,9 +166,9 @@ def _profiles_of(connection: Any, ids: list[str]) -> dict[str, Profile | None]:
         )
     with _profiles_lock:
         for detection_id, profile in made.items():
-            _profiles.pop(detection_id, None)
+            _profiles.pop(detection_id, None)  # made anew: kept as the newest
             _profiles[detection_id] = (rows_of[detection_id][0].stamp, profile)
-        while len(_profiles) > PROFILE_CACHE_SIZE:
+        while len(_profiles) > PROFILE_CACHE_SIZE:  # the oldest made first: candidates are the newest detections
             del _profiles[next(iter(_profiles))]
     return made
 
@@ -174,13 +176,13 @@ def _profiles_of(connection: Any, ids: list[str]) -> dict[str, Profile | None]:
 @lru_cache(maxsize=16)
 def _candidates_statement(key_count: int) -> Select:
     """The candidates query for ``key_count`` substances, built once per process (its values are bound
-    parameters ``key_0``..., ``detection_id``): ids, creation times and profile stamps, newest first."""
+    parameters ``key_0``..., ``detection_id``): ids and profile stamps, newest first."""
     component = DetectionComponent
     created, detection_id = col(component.detection_created_at), col(component.detection_id)
     stamp = col(component.profile_stamp)
     per_key: list[Any] = [
         # grouped, not DISTINCT: grouping by the index's order needs no sort, so the scan stops at the limit
-        sa_select(detection_id.label("id"), created.label("created_at"), func.max(stamp).label("stamp"))
+        sa_select(detection_id.label("id"), func.max(stamp).label("stamp"), created.label("created_at"))
         .where(
             col(component.skeleton_key) == bindparam(f"key_{i}"),
             or_(col(component.role) == "active", col(component.role).is_(None)),
@@ -192,13 +194,13 @@ def _candidates_statement(key_count: int) -> Select:
         for i in range(key_count)
     ]
     if len(per_key) == 1:
-        return per_key[0]
+        return per_key[0].with_only_columns(detection_id.label("id"), func.max(stamp).label("stamp"))
     # a detection with two of the substances comes up once per substance (with one stamp: every row of a
     # detection is given the same one, in one statement)
     either = union_all(*(key.subquery().select() for key in per_key)).subquery()
     return (
-        sa_select(either.c.id, either.c.created_at, either.c.stamp)
-        .distinct()
+        sa_select(either.c.id, either.c.stamp)
+        .group_by(either.c.created_at, either.c.id, either.c.stamp)
         .order_by(either.c.created_at.desc(), either.c.id.desc())
         .limit(MAX_CANDIDATES)
     )
