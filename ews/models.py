@@ -585,6 +585,8 @@ def _copy_detection_fields(mapper: Any, connection: Any, component: DetectionCom
             select(table.c.created_at, table.c.country, table.c.region, table.c.seized_on).where(
                 table.c.id == component.detection_id
             )
-        ).one()
+        ).first()
+        if row is None:
+            return  # no such detection: the insert fails on its foreign key, as it should
         for name, value in _copies(*row).items():
             setattr(component, name, value)

@@ -83,3 +83,29 @@ def test_a_constructed_row_is_stored_by_core_and_by_the_unit_of_work(settings, a
         assert part.match == {"verdict": "known", "matches": []} and part.purity_percent == 12.5
         entry = session.exec(select(AuditEntry).where(AuditEntry.object_id == detection.id)).one()
         assert entry.id is not None and entry.action == "detection.create" and entry.detail == {}
+
+
+def test_a_component_of_no_detection_is_refused_by_the_foreign_key(database_url):
+    """A component added through the session copies its detection's place and times before it is
+    inserted; for a detection that does not exist there is nothing to copy, and the database refuses
+    the row on its foreign key (an IntegrityError, as for any broken reference), storing nothing."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    engine = engine_for(database_url)
+    with pytest.raises(IntegrityError), session_scope(engine) as session:
+        session.add(
+            DetectionComponent(
+                detection_id="no-such-detection",
+                inchikey="A" * 14 + "-X-N",
+                skeleton_key="A" * 14,
+                verdict="known",
+            )
+        )
+    with Session(engine) as session:
+        assert (
+            session.exec(
+                select(DetectionComponent).where(DetectionComponent.detection_id == "no-such-detection")
+            ).all()
+            == []
+        )
