@@ -135,6 +135,21 @@ def _tree(pid: int) -> list[int]:
     return found
 
 
+def backends(url: str) -> list[int]:
+    """The PostgreSQL backends connected to this database (a server's pool, autovacuum), this query's own left out."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            return [row[0] for row in rows]
+    finally:
+        engine.dispose()
+
+
 class CpuMeter:
     """CPU seconds spent by the server's processes and by the PostgreSQL backends serving its database.
 
@@ -145,25 +160,10 @@ class CpuMeter:
         self.server = server
         self.url = url
 
-    def _backends(self) -> list[int]:
-        if self.url is None:
-            return []
-        engine = create_engine(self.url)
-        try:
-            with engine.connect() as connection:
-                rows = connection.execute(
-                    text(
-                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    )
-                )
-                return [row[0] for row in rows]
-        finally:
-            engine.dispose()
-
     def sample(self) -> dict[str, dict[int, float]]:
         return {
             "server": {pid: _cpu_seconds(pid) for pid in _tree(self.server.pid)},
-            "database": {pid: _cpu_seconds(pid) for pid in self._backends()},
+            "database": {pid: _cpu_seconds(pid) for pid in backends(self.url)} if self.url else {},
         }
 
     @staticmethod

@@ -32,7 +32,7 @@ from collections import Counter
 
 from sqlalchemy import create_engine, event, text
 
-from bench.api_load import mixtures, prepare
+from bench.api_load import backends, mixtures, prepare
 
 
 def _label(statement: str) -> str:
@@ -61,24 +61,6 @@ def _backend_ns(connection) -> int:
     info = getattr(connection.connection.dbapi_connection, "info", None)
     pid = getattr(info, "backend_pid", None)
     return _schedstat_ns(pid) if pid else 0
-
-
-def _backend_pids(url: str) -> list[int]:
-    """The backends connected to this database (the server's pool, autovacuum) but not this query's."""
-    if not url.startswith("postgresql"):
-        return []
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            return list(
-                connection.execute(
-                    text(
-                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    )
-                ).scalars()
-            )
-    finally:
-        engine.dispose()
 
 
 def _body(mixture: list[str]) -> dict:
@@ -209,8 +191,8 @@ def run(database: str, warm: int, requests: int, profile: bool, parts: bool = Fa
             seconds.clear()
             backend.clear()
             part_cpu.clear()
-            backends = _backend_pids(url)
-            backend_before = sum(_schedstat_ns(pid) for pid in backends)
+            database_pids = backends(url) if database == "postgresql" else []
+            backend_before = sum(_schedstat_ns(pid) for pid in database_pids)
             measuring = True
             started, cpu, client_cpu = time.perf_counter(), time.process_time(), time.thread_time()
             for i in range(warm, warm + requests):
@@ -218,7 +200,10 @@ def run(database: str, warm: int, requests: int, profile: bool, parts: bool = Fa
                 assert response.status_code == 201, response.text
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
             client_cpu = time.thread_time() - client_cpu
-            backend_total = sum(_schedstat_ns(pid) for pid in _backend_pids(url)) - backend_before
+            backend_total = (
+                sum(_schedstat_ns(pid) for pid in (backends(url) if database == "postgresql" else []))
+                - backend_before
+            )
         api.service.submit = submit
         engine_for(url).dispose()
     finally:

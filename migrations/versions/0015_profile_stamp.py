@@ -81,15 +81,7 @@ def create_triggers() -> None:
 def upgrade() -> None:
     with op.batch_alter_table("detection_component", schema=None) as batch_op:
         batch_op.add_column(sa.Column("profile_stamp", sa.String(length=32), nullable=True))
-        batch_op.drop_index("ix_component_main_recent")
-        batch_op.create_index(
-            "ix_component_main_recent",
-            ["skeleton_key", "detection_created_at", "detection_id"],
-            unique=False,
-            postgresql_where=sa.text(MAIN_ROLE_SQL),
-            postgresql_include=["profile_stamp"],
-            sqlite_where=sa.text(MAIN_ROLE_SQL),
-        )
+        _main_recent_index(batch_op, include=["profile_stamp"])
     create_triggers()
 
 
@@ -99,15 +91,21 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS ews_restamp_components()")
     with op.batch_alter_table("detection_component", schema=None) as batch_op:
-        batch_op.drop_index("ix_component_main_recent")
-        batch_op.create_index(
-            "ix_component_main_recent",
-            ["skeleton_key", "detection_created_at", "detection_id"],
-            unique=False,
-            postgresql_where=sa.text(MAIN_ROLE_SQL),
-            sqlite_where=sa.text(MAIN_ROLE_SQL),
-        )
+        _main_recent_index(batch_op, include=[])
         batch_op.drop_column("profile_stamp")
+
+
+def _main_recent_index(batch_op, include: list[str]) -> None:
+    """Linking's candidates index made again, with these columns included (PostgreSQL)."""
+    batch_op.drop_index("ix_component_main_recent")
+    batch_op.create_index(
+        "ix_component_main_recent",
+        ["skeleton_key", "detection_created_at", "detection_id"],
+        unique=False,
+        postgresql_where=sa.text(MAIN_ROLE_SQL),
+        postgresql_include=include,
+        sqlite_where=sa.text(MAIN_ROLE_SQL),
+    )
 
 
 def _on(table: str) -> str:
