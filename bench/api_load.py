@@ -263,7 +263,7 @@ def run(database: str, seconds: float, clients: int) -> dict[str, float]:
     database_cpu = f", PostgreSQL {cpu['database'] * per:5.1f}" if database != "sqlite" else ""
     print(
         f"{'':10s} CPU per detection (ms): server {cpu['server'] * per:5.1f}{database_cpu}, "
-        f"load generator {cpu['generator'] * per:5.1f}",
+        f"load generator {cpu['generator'] * per:5.2f}",
         flush=True,
     )
     return {
@@ -272,12 +272,14 @@ def run(database: str, seconds: float, clients: int) -> dict[str, float]:
         "p95": p95,
         "server_cpu": cpu["server"] * per,
         "database_cpu": cpu["database"] * per,
+        "generator_cpu": cpu["generator"] * per,
     }
 
 
 FIGURES = re.compile(
     r"(?P<rate>[\d.]+) detections/s\s+p50\s+(?P<p50>[\d.]+) ms\s+p95\s+(?P<p95>[\d.]+) ms.*?"
-    r"server\s+(?P<server_cpu>[\d.]+)(?:, PostgreSQL\s+(?P<database_cpu>[\d.]+))?",
+    r"server\s+(?P<server_cpu>[\d.]+)(?:, PostgreSQL\s+(?P<database_cpu>[\d.]+))?"
+    r"(?:, load generator\s+(?P<generator_cpu>[\d.]+))?",
     re.S,
 )
 
@@ -324,9 +326,23 @@ def compare(checkout: Path, database: str, seconds: float, clients: int, rounds:
         ratios = [a[figure] / b[figure] for b, a in pairs if b[figure]]
         spread = f"(pairwise {min(ratios):.2f}-{max(ratios):.2f})" if ratios else ""
         print(f"  {figure:12s} {old:8.1f} -> {new:8.1f}   x{new / old if old else 0:.2f} {spread}")
+    # The load generator does the same work for every detection in both runs: the CPU it took per
+    # detection says how fast the shared machine was during each run, and divides that out.
+    for figure in ("server_cpu", "database_cpu"):
+        ratios = [
+            (a[figure] / a["generator_cpu"]) / (b[figure] / b["generator_cpu"])
+            for b, a in pairs
+            if b[figure] and b.get("generator_cpu") and a.get("generator_cpu")
+        ]
+        if ratios:
+            print(
+                f"  {figure:12s} per generator CPU   x{statistics.mean(ratios):.2f} "
+                f"(pairwise {min(ratios):.2f}-{max(ratios):.2f})"
+            )
 
 
 def main() -> None:
+    global WORKERS
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=8)
@@ -337,7 +353,15 @@ def main() -> None:
         help="a checkout of other code (e.g. a worktree of the previous commit): run it and this code alternately, and print ratios",
     )
     parser.add_argument("--rounds", type=int, default=3, help="baseline/this-code pairs with --baseline")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=WORKERS,
+        help="API worker processes of this code's server (default EWS_BENCH_WORKERS, else 2; a baseline takes "
+        "EWS_BENCH_WORKERS)",
+    )
     args = parser.parse_args()
+    WORKERS = args.workers
     for database in ("sqlite", "postgresql") if args.database == "both" else (args.database,):
         if args.baseline:
             compare(args.baseline, database, args.seconds, args.clients, args.rounds)
