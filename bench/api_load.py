@@ -6,10 +6,12 @@ concurrent clients POST detections of realistic mixtures (a drug with its
 usual adulterants, new analogs among them) for D seconds. Run on SQLite and
 on PostgreSQL (a fresh database on 127.0.0.1:5432).
 
-Run: ``python -m bench.api_load [--seconds 20] [--clients 16] [--database sqlite|postgresql|both]``.
+Run: ``python -m bench.api_load [--seconds 20] [--clients 16] [--workers 2] [--database sqlite|postgresql|both]``.
 With ``--baseline PREVIOUS_CHECKOUT [--rounds 3]`` the same benchmark of another checkout's code runs
 alternately with this one, and the figures are printed as ratios: on a shared machine only
-figures taken in the same minutes compare.
+figures taken in the same minutes compare. The CPU figures are also compared divided by the load
+generator's CPU per detection in the same run: the generator does the same work for every detection,
+so what it took says how fast the machine was meanwhile.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def prepare(url: str, cache: str) -> str:
     return key
 
 
-def serve(url: str, port: int) -> subprocess.Popen:
+def serve(url: str, port: int, workers: int = WORKERS) -> subprocess.Popen:
     env = {
         **os.environ,
         "EWS_DATABASE_URL": url,
@@ -94,7 +96,7 @@ def serve(url: str, port: int) -> subprocess.Popen:
             "--port",
             str(port),
             "--workers",
-            str(WORKERS),
+            str(workers),
             "--no-scheduler",
         ],
         env=env,
@@ -222,7 +224,7 @@ def load(port: int, key: str, seconds: float, clients: int) -> tuple[int, list[f
     return len(latencies), latencies, errors
 
 
-def run(database: str, seconds: float, clients: int) -> dict[str, float]:
+def run(database: str, seconds: float, clients: int, workers: int = WORKERS) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         if database == "sqlite":
             url = f"sqlite:///{folder}/bench.db"
@@ -237,7 +239,7 @@ def run(database: str, seconds: float, clients: int) -> dict[str, float]:
             url = admin.rsplit("/", 1)[0] + "/" + name
         key = prepare(url, f"{folder}/cache")
         port = 18000 + random.randint(0, 999)
-        server = serve(url, port)
+        server = serve(url, port, workers)
         meter = CpuMeter(server, None if database == "sqlite" else url)
         try:
             load(port, key, 3, clients)  # warm-up: caches, connections
@@ -311,13 +313,13 @@ def run_baseline(checkout: Path, database: str, seconds: float, clients: int) ->
     return {k: float(v or 0) for k, v in found.groupdict().items()}
 
 
-def compare(checkout: Path, database: str, seconds: float, clients: int, rounds: int) -> None:
+def compare(checkout: Path, database: str, seconds: float, clients: int, rounds: int, workers: int) -> None:
     """Alternate the baseline and this code, ``rounds`` pairs, and print this code's figures over the baseline's."""
     pairs = []
     for number in range(rounds):
         print(f"-- round {number + 1} of {rounds}", flush=True)
         before = run_baseline(checkout, database, seconds, clients)
-        after = run(database, seconds, clients)
+        after = run(database, seconds, clients, workers)
         pairs.append((before, after))
     print(f"this code / baseline ({checkout}), {database}, mean of {rounds} pairs:")
     for figure in ("rate", "p50", "p95", "server_cpu", "database_cpu"):
@@ -342,7 +344,6 @@ def compare(checkout: Path, database: str, seconds: float, clients: int, rounds:
 
 
 def main() -> None:
-    global WORKERS
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=8)
@@ -361,12 +362,11 @@ def main() -> None:
         "EWS_BENCH_WORKERS)",
     )
     args = parser.parse_args()
-    WORKERS = args.workers
     for database in ("sqlite", "postgresql") if args.database == "both" else (args.database,):
         if args.baseline:
-            compare(args.baseline, database, args.seconds, args.clients, args.rounds)
+            compare(args.baseline, database, args.seconds, args.clients, args.rounds, args.workers)
         else:
-            run(database, args.seconds, args.clients)
+            run(database, args.seconds, args.clients, args.workers)
 
 
 if __name__ == "__main__":
